@@ -1,0 +1,232 @@
+"""Every use of Streamlit's internals lives here, and nowhere else.
+
+Built on ``Runtime.instance()`` (no ``Server`` object, no ``gc`` scan), so it
+works under ``streamlit run`` and under ``st.App``/uvicorn alike. Without a
+Streamlit runtime (plain Python, a worker thread, ``AppTest``) the functions
+answer "no session" and reruns do nothing, and the state still works.
+
+Checked against Streamlit 1.67; see NOTES §1 for the facts relied on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+logger = logging.getLogger("streamlit_redis_state")
+
+
+@dataclass(frozen=True)
+class ScriptPlace:
+    """Where the calling code runs: a session, and the fragment if inside one."""
+
+    session_id: str
+    fragment_id: str | None
+
+
+def current_place() -> ScriptPlace | None:
+    """The session (and fragment) of the calling thread, or ``None`` outside a script run."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx(suppress_warning=True)
+    except Exception:
+        return None
+    if ctx is None:
+        return None
+    return ScriptPlace(ctx.session_id, _current_fragment_id())
+
+
+def _current_fragment_id() -> str | None:
+    try:
+        from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState
+
+        return ThreadState.get().fragment_id or None
+    except Exception:
+        return None
+
+
+# ---------------------------------------------------------------------------
+# Disconnect hook
+
+
+_release_callback: Callable[[str], None] | None = None
+_hooked: set[str] = set()
+_hooked_lock = threading.Lock()
+
+
+class _SessionToken:
+    """Held in a session-scoped resource cache; released when the tab disconnects."""
+
+    def __init__(self, session_id: str) -> None:
+        self.session_id = session_id
+
+
+def _on_release(token: object) -> None:
+    if not isinstance(token, _SessionToken):
+        return
+    with _hooked_lock:
+        _hooked.discard(token.session_id)
+    callback = _release_callback
+    if callback is not None:
+        try:
+            callback(token.session_id)
+        except Exception:
+            logger.exception("disconnect hook failed")
+
+
+def _make_token_factory() -> Callable[[str], _SessionToken] | None:
+    try:
+        import streamlit as st
+
+        @st.cache_resource(
+            scope="session", on_release=_on_release, show_spinner=False, max_entries=1
+        )
+        def _session_token(session_id: str) -> _SessionToken:
+            return _SessionToken(session_id)
+
+        return _session_token
+    except Exception:  # an old Streamlit without session scope
+        logger.warning("this Streamlit has no session-scoped cache; disconnects are "
+                       "noticed only when a rerun finds the session gone")
+        return None
+
+
+_token_factory: Callable[[str], _SessionToken] | None = None
+_factory_made = False
+
+
+def set_release_callback(callback: Callable[[str], None]) -> None:
+    """Register the function told (with the session id) when a session disconnects."""
+    global _release_callback
+    _release_callback = callback
+
+
+def watch_disconnect(session_id: str) -> None:
+    """Arrange for the release callback to run when ``session_id``'s tab disconnects.
+
+    Must be called from that session's script thread. Cheap after the first
+    call for a session.
+    """
+    global _token_factory, _factory_made
+    with _hooked_lock:
+        if session_id in _hooked:
+            return
+        _hooked.add(session_id)
+        if not _factory_made:
+            _token_factory = _make_token_factory()
+            _factory_made = True
+    factory = _token_factory
+    if factory is None:
+        return
+    try:
+        factory(session_id)
+    except Exception:
+        logger.debug("could not install the disconnect hook", exc_info=True)
+        with _hooked_lock:
+            _hooked.discard(session_id)
+
+
+# ---------------------------------------------------------------------------
+# Reruns
+
+
+def _runtime() -> object | None:
+    try:
+        from streamlit.runtime import Runtime
+
+        if not Runtime.exists():
+            return None
+        return Runtime.instance()
+    except Exception:
+        return None
+
+
+def runtime_exists() -> bool:
+    return _runtime() is not None
+
+
+def session_alive(session_id: str) -> bool:
+    """Whether ``session_id`` is an active (connected) session of this process."""
+    rt = _runtime()
+    if rt is None:
+        return False
+    try:
+        return rt.get_app_session(session_id) is not None  # type: ignore[attr-defined]
+    except Exception:
+        return False
+
+
+_pending: dict[str, set[str] | None] = {}
+_pending_lock = threading.Lock()
+
+
+def request_rerun(session_id: str, fragment_ids: set[str] | None) -> bool:
+    """Ask Streamlit to rerun a session: the whole app, or only the given fragments.
+
+    Returns ``False`` when the session is gone (disconnected or never known
+    here), so the caller can drop its subscriptions. Thread-safe: the request
+    is scheduled on the session's event loop, because ``AppSession`` is not
+    thread-safe. Requests arriving before the scheduled one ran are merged
+    into it, so a burst of changes costs one rerun.
+    """
+    rt = _runtime()
+    if rt is None:
+        return False
+    try:
+        session = rt.get_app_session(session_id)  # type: ignore[attr-defined]
+    except Exception:
+        return False
+    if session is None:
+        return False
+    with _pending_lock:
+        scheduled = session_id in _pending
+        if not scheduled:
+            _pending[session_id] = None if fragment_ids is None else set(fragment_ids)
+        else:
+            current = _pending[session_id]
+            if current is not None:
+                if fragment_ids is None:
+                    _pending[session_id] = None
+                else:
+                    current.update(fragment_ids)
+    if scheduled:
+        return True
+
+    def run() -> None:
+        with _pending_lock:
+            frags = _pending.pop(session_id, None)
+        _rerun_now(session, frags)
+
+    try:
+        session._event_loop.call_soon_threadsafe(run)
+    except RuntimeError:  # the loop closed: the session is shutting down
+        with _pending_lock:
+            _pending.pop(session_id, None)
+        return False
+    return True
+
+
+def _rerun_now(session: object, fragment_ids: set[str] | None) -> None:
+    """On the session's event loop: request the rerun with the session's page and query."""
+    try:
+        from streamlit.proto.ClientState_pb2 import ClientState
+
+        base = session._client_state  # type: ignore[attr-defined]
+        if fragment_ids is None:
+            # The session's own client state keeps the page and the query
+            # string; it holds no widget triggers (the script runner stores
+            # only query string, page and context), so nothing is re-clicked.
+            session.request_rerun(base)  # type: ignore[attr-defined]
+            return
+        for fid in sorted(fragment_ids):
+            if not session.has_fragment(fid):  # type: ignore[attr-defined]
+                continue
+            state = ClientState()
+            state.CopyFrom(base)
+            state.fragment_id = fid
+            session.request_rerun(state)  # type: ignore[attr-defined]
+    except Exception:
+        logger.debug("rerun request failed", exc_info=True)

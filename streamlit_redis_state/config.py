@@ -1,0 +1,122 @@
+"""Where the state lives and how long we wait for it.
+
+Sources, highest precedence first: :func:`configure` in code; the environment
+(``STREAMLIT_REDIS_STATE_URL``, ``STREAMLIT_REDIS_STATE_NAMESPACE``); the
+``[connections.redis_state]`` section of ``.streamlit/secrets.toml``. With no
+URL anywhere, state lives in an embedded in-process store (fakeredis), so
+``streamlit run app.py`` works at once on one process, as the anchor library
+does.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import ConfigurationError
+
+logger = logging.getLogger("streamlit_redis_state")
+
+ENV_URL = "STREAMLIT_REDIS_STATE_URL"
+ENV_NAMESPACE = "STREAMLIT_REDIS_STATE_NAMESPACE"
+SECRETS_SECTION = "redis_state"
+DEFAULT_NAMESPACE = "default"
+
+_NAMESPACE_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_SCHEMES = ("redis", "rediss", "unix")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings. ``url`` is ``None`` for the embedded store."""
+
+    url: str | None = None
+    namespace: str = DEFAULT_NAMESPACE
+    #: Largest encoded value accepted by a write.
+    max_value_bytes: int = 8 * 1024 * 1024
+    #: Bound on any single Redis call, so reads and writes never hang.
+    socket_timeout: float = 5.0
+    connect_timeout: float = 2.0
+    #: Lock lease; renewed every third of it while held.
+    lock_lease: float = 15.0
+    #: How long ``with server_state_lock[k]`` waits before raising LockTimeout.
+    lock_timeout: float = 30.0
+    #: How often the listener pings its pub/sub connection, and how long it
+    #: waits for the answer before it declares the link dead.
+    ping_interval: float = 2.0
+    ping_deadline: float = 3.0
+    source: str = field(default="default", compare=False)
+
+    def validate(self) -> Settings:
+        if self.url is not None:
+            scheme = urlsplit(self.url).scheme
+            if scheme not in _SCHEMES:
+                raise ConfigurationError(
+                    f"Redis URL must start with redis://, rediss:// or unix://, got {scheme or self.url!r}"
+                )
+        if not isinstance(self.namespace, str) or not _NAMESPACE_RE.match(self.namespace):
+            raise ConfigurationError(
+                f"namespace must be 1-64 characters of letters, digits and _.:-, got {self.namespace!r}"
+            )
+        for name in ("socket_timeout", "connect_timeout", "lock_lease", "lock_timeout",
+                     "ping_interval", "ping_deadline"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or value <= 0:
+                raise ConfigurationError(f"{name} must be a positive number, got {value!r}")
+        if not isinstance(self.max_value_bytes, int) or self.max_value_bytes < 64:
+            raise ConfigurationError(
+                f"max_value_bytes must be an int >= 64, got {self.max_value_bytes!r}"
+            )
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        return self.url is None
+
+    def redacted_url(self) -> str:
+        """The URL with any password hidden, for logs and errors."""
+        if self.url is None:
+            return "embedded in-process store"
+        parts = urlsplit(self.url)
+        if parts.password:
+            netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+            return parts._replace(netloc=netloc).geturl()
+        return self.url
+
+
+def _from_secrets() -> dict[str, Any]:
+    """Read ``[connections.redis_state]`` from Streamlit secrets, if there are any."""
+    try:
+        import streamlit as st
+
+        section = st.secrets.get("connections", {}).get(SECRETS_SECTION, {})
+        return dict(section)
+    except Exception:  # no secrets file, or not parseable: not our business here
+        return {}
+
+
+def resolve(overrides: dict[str, Any]) -> Settings:
+    """Merge the three sources; ``overrides`` come from :func:`configure`."""
+    values: dict[str, Any] = {}
+    source = "default"
+    secrets = _from_secrets()
+    for name in ("url", "namespace"):
+        if secrets.get(name):
+            values[name] = str(secrets[name])
+            source = "secrets.toml"
+    if os.environ.get(ENV_URL):
+        values["url"] = os.environ[ENV_URL]
+        source = "environment"
+    if os.environ.get(ENV_NAMESPACE):
+        values["namespace"] = os.environ[ENV_NAMESPACE]
+    unknown = set(overrides) - set(Settings.__dataclass_fields__) - {"source"}
+    if unknown:
+        raise ConfigurationError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    if overrides.get("url") is not None:
+        source = "configure()"
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return replace(Settings(), **values, source=source).validate()

@@ -1,0 +1,316 @@
+"""``server_state_lock[key]``: a lock that excludes every thread of every replica.
+
+What it promises, and why it is built this way (compare redis-py's
+``redis.lock.Lock``, whose defaults are wrong for this use, NOTES §4):
+
+* **Leases, renewed while held.** A crashed or killed holder cannot block a
+  key forever: its lease (``lock_lease``, default 15 s) runs out. While the
+  holder lives, one renewer thread per process extends every held lease every
+  third of the lease.
+* **Loss is reported, never hidden.** If a renewal finds the lease gone (a
+  long pause, a Redis outage longer than the lease), the lock is marked lost:
+  leaving the ``with`` block raises :class:`LockLost` (unless the body raised;
+  its exception wins) and :meth:`StateLock.ensure_held` raises at once.
+* **Writes under the lock are fenced.** A write to ``key`` made while this
+  process holds ``server_state_lock[key]`` carries the lock's token, and the
+  write script refuses it unless the token still owns the lock; a holder whose
+  lease expired cannot overwrite what the next holder wrote.
+* **Bounded, efficient waiting.** Waiting raises :class:`LockTimeout` after
+  ``lock_timeout`` (default 30 s) instead of running the body unlocked.
+  Threads of one process queue on a local lock and never poll Redis; the
+  process waits on the release notification (with the lease's remaining time
+  as a safety net), not on a 0.1 s spin.
+* **Re-entrant** within one thread, like the anchor library's ``RLock``; and,
+  unlike an ``RLock``, it may be released by another thread (a Streamlit
+  callback runs on a different thread from the run that took the lock).
+* It can be taken for a key that does not exist yet.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from .errors import LockLost, LockTimeout, StateUnavailable
+
+if TYPE_CHECKING:
+    from .hub import Hub
+
+logger = logging.getLogger("streamlit_redis_state")
+
+
+class _KeyLock:
+    """The process's single lock object for one key."""
+
+    def __init__(self, manager: LockManager, key: str) -> None:
+        self._manager = manager
+        self.key = key
+        self._local = threading.Lock()  # any thread may release a plain Lock
+        self._meta = threading.Lock()
+        self.owner: int | None = None
+        self.count = 0
+        self.token = ""
+        self.lost = False
+        self.renewed_at = 0.0
+
+    def acquire(self, timeout: float) -> bool:
+        me = threading.get_ident()
+        with self._meta:
+            if self.count and self.owner == me:
+                self.count += 1
+                return True
+        deadline = time.monotonic() + timeout
+        if not self._local.acquire(timeout=max(timeout, 0)):
+            return False
+        try:
+            token = uuid.uuid4().hex
+            if not self._acquire_remote(token, deadline):
+                self._local.release()
+                return False
+        except BaseException:
+            self._local.release()
+            raise
+        with self._meta:
+            self.owner, self.count, self.token, self.lost = me, 1, token, False
+            self.renewed_at = time.monotonic()
+        self._manager.held(self)
+        return True
+
+    def _acquire_remote(self, token: str, deadline: float) -> bool:
+        hub = self._manager.hub
+        store = hub.store
+        lease_ms = int(hub.settings.lock_lease * 1000)
+        while True:
+            with hub.unlock_signal(self.key) as released:
+                if store.lock_acquire(self.key, token, lease_ms):
+                    return True
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                # The release notification wakes us; the remaining lease is
+                # the latest a crashed holder's lock can go away; the cap
+                # covers a notification lost while the listener reconnects.
+                ttl = store.lock_ttl_ms(self.key) / 1000
+                wait = min(remaining, max(ttl, 0.005) if ttl > 0 else 0.005, 0.5)
+                if not hub.listener.synced:
+                    wait = min(wait, 0.05)
+                released.wait(wait)
+
+    def release(self) -> None:
+        with self._meta:
+            if self.count == 0:
+                raise RuntimeError(f"release of server_state_lock[{self.key!r}], which is not held")
+            self.count -= 1
+            if self.count:
+                return
+            token, lost = self.token, self.lost
+            self.owner, self.token = None, ""
+        self._manager.dropped(self)
+        try:
+            released = self._manager.hub.store.lock_release(self.key, token)
+        except StateUnavailable:
+            # The lease will free the key on its own; we cannot tell whether
+            # it was still ours.
+            logger.warning("could not release server_state_lock[%r]: Redis unreachable", self.key)
+            released = True
+        finally:
+            self._local.release()
+        if lost or not released:
+            raise LockLost(
+                f"server_state_lock[{self.key!r}] was lost while held (its lease expired "
+                "or could not be renewed); another holder may have run at the same time"
+            )
+
+    def held_by_me(self) -> bool:
+        with self._meta:
+            return self.count > 0 and self.owner == threading.get_ident()
+
+    def renew(self, lease_ms: int) -> None:
+        """Called by the renewer thread."""
+        with self._meta:
+            if not self.count or self.lost:
+                return
+            token = self.token
+        try:
+            ok = self._manager.hub.store.lock_extend(self.key, token, lease_ms)
+        except StateUnavailable:
+            ok = time.monotonic() - self.renewed_at < lease_ms / 1000
+            if not ok:
+                logger.warning("server_state_lock[%r]: lease ran out while Redis was "
+                               "unreachable", self.key)
+        with self._meta:
+            if token != self.token:
+                return
+            if ok:
+                self.renewed_at = time.monotonic()
+            else:
+                self.lost = True
+
+
+class LockManager:
+    """Owns the process's key locks and the one renewer thread."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self._locks: dict[str, _KeyLock] = {}
+        self._held: set[_KeyLock] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def get(self, key: str) -> _KeyLock:
+        with self._lock:
+            lock = self._locks.get(key)
+            if lock is None:
+                lock = self._locks[key] = _KeyLock(self, key)
+            return lock
+
+    def token_for(self, key: str) -> str:
+        """The fencing token for a write to ``key``: set while this process holds its lock."""
+        with self._lock:
+            lock = self._locks.get(key)
+        if lock is None:
+            return ""
+        return lock.token if lock.count else ""
+
+    def held(self, lock: _KeyLock) -> None:
+        with self._lock:
+            self._held.add(lock)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._renew_loop, name="streamlit-redis-state-locks", daemon=True
+                )
+                self._thread.start()
+
+    def dropped(self, lock: _KeyLock) -> None:
+        with self._lock:
+            self._held.discard(lock)
+
+    def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+
+    def _renew_loop(self) -> None:
+        lease = self.hub.settings.lock_lease
+        while not self._closed:
+            self._wake.wait(lease / 3)
+            if self._closed:
+                return
+            with self._lock:
+                held = list(self._held)
+            for lock in held:
+                try:
+                    lock.renew(int(lease * 1000))
+                except Exception:
+                    logger.exception("lock renewal failed")
+
+
+class StateLock:
+    """The lock on one key; what ``server_state_lock[key]`` returns.
+
+    Use it as a context manager, or call :meth:`acquire` and :meth:`release`
+    like a ``threading.RLock``.
+    """
+
+    def __init__(self, key: str, timeout: float | None = None) -> None:
+        from .mapping import check_key
+
+        self.key = check_key(key)
+        self._timeout = timeout
+
+    def _lock(self) -> _KeyLock:
+        from .hub import get_hub
+
+        return get_hub().locks.get(self.key)
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        """Take the lock; returns ``False`` if it could not be had in time.
+
+        ``timeout=-1`` means the configured ``lock_timeout`` (never forever).
+        """
+        from .hub import get_hub
+
+        if not blocking:
+            timeout = 0
+        elif timeout < 0:
+            timeout = self._timeout if self._timeout is not None else get_hub().settings.lock_timeout
+        return self._lock().acquire(timeout)
+
+    def release(self) -> None:
+        self._lock().release()
+
+    def locked_by_me(self) -> bool:
+        """Whether the calling thread holds this lock."""
+        return self._lock().held_by_me()
+
+    def ensure_held(self) -> None:
+        """Raise :class:`LockLost` if the lease was lost; long bodies should call it."""
+        lock = self._lock()
+        if not lock.count:
+            raise LockLost(f"server_state_lock[{self.key!r}] is not held")
+        lease = self._lock()._manager.hub.settings.lock_lease
+        if lock.lost or time.monotonic() - lock.renewed_at > lease:
+            lock.lost = True
+            raise LockLost(f"server_state_lock[{self.key!r}] was lost while held")
+
+    def __enter__(self) -> StateLock:
+        if not self.acquire():
+            from .hub import get_hub
+
+            wait = self._timeout if self._timeout is not None else get_hub().settings.lock_timeout
+            raise LockTimeout(
+                f"could not acquire server_state_lock[{self.key!r}] within {wait:g}s "
+                "(another session holds it; raise lock_timeout with configure())"
+            )
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.release()
+        except LockLost:
+            if exc_type is None:
+                raise
+            logger.warning("server_state_lock[%r] was lost; the body's exception wins", self.key)
+
+    def __repr__(self) -> str:
+        return f"server_state_lock[{self.key!r}]"
+
+
+class ServerStateLock(Mapping[str, StateLock]):
+    """``server_state_lock``: ``server_state_lock[key]`` is the lock of that key.
+
+    ``server_state_lock.get(key, timeout=5)`` gives a lock that waits 5 s.
+    """
+
+    def __getitem__(self, key: str) -> StateLock:
+        return StateLock(key)
+
+    def get(self, key: str, default: object = None, *, timeout: float | None = None) -> StateLock:  # type: ignore[override]
+        return StateLock(key, timeout=timeout)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str)
+
+    def __iter__(self) -> Iterator[str]:
+        from .hub import get_hub
+
+        return iter(get_hub().store.keys())
+
+    def __len__(self) -> int:
+        from .hub import get_hub
+
+        return get_hub().store.count()
+
+    def __repr__(self) -> str:
+        return "server_state_lock"

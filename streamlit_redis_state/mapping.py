@@ -1,0 +1,261 @@
+"""``server_state``: the shared mapping, with ``st.session_state``'s manners.
+
+Every read from a script run subscribes the session (NOTES §1 semantics are
+copied from ``st.session_state``: a missing key raises ``KeyError`` for item
+access and ``AttributeError`` for attribute access, so ``hasattr`` works).
+
+Reads return a fresh copy decoded from the stored bytes: mutating it changes
+nothing shared. ``server_state["l"].append(x)`` is a no-op for everyone else;
+use :meth:`ServerState.edit` (or assign the new value under the key's lock).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, KeysView, Mapping, MutableMapping
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any
+
+from . import codec
+from .errors import InvalidKey
+from .hub import get_hub, quiet_depth
+from .locks import StateLock
+
+MAX_KEY_LENGTH = 1024
+
+_MISSING: Any = object()
+
+
+def check_key(key: object) -> str:
+    """Return ``key`` if it is a valid state key, else raise a clear error."""
+    if not isinstance(key, str):
+        raise TypeError(f"server_state keys must be str, got {type(key).__name__}: {key!r:.60}")
+    if not key:
+        raise InvalidKey("server_state keys must be non-empty strings")
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidKey(f"server_state keys are at most {MAX_KEY_LENGTH} characters, got {len(key)}")
+    if key.startswith("__") and key.endswith("__"):
+        raise InvalidKey(f"{key!r} is reserved: names like __x__ are Python's own")
+    return key
+
+
+def _missing_message(key: str) -> str:
+    return (
+        f"server_state has no key {key!r}. Initialise it first, for example "
+        f"`server_state.setdefault({key!r}, ...)` or "
+        f"`if {key!r} not in server_state: server_state[{key!r}] = ...`"
+    )
+
+
+class ServerState(MutableMapping[str, Any]):
+    """The state shared by every session of every replica. Use the ``server_state`` instance."""
+
+    __slots__ = ()
+
+    # -- item access ----------------------------------------------------------
+
+    def __getitem__(self, key: str) -> Any:
+        key = check_key(key)
+        snap = get_hub().read(key)
+        if snap.blob is None:
+            raise KeyError(_missing_message(key))
+        return codec.decode(snap.blob, key=key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        key = check_key(key)
+        self._set_encoded(key, self._encode(key, value))
+
+    def __delitem__(self, key: str) -> None:
+        key = check_key(key)
+        hub = get_hub()
+        if not hub.change(key, "del", token=hub.locks.token_for(key)).changed:
+            raise KeyError(_missing_message(key))
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        try:
+            key = check_key(key)
+        except InvalidKey:
+            return False
+        return get_hub().read(key).blob is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(get_hub().store.keys())
+
+    def __len__(self) -> int:
+        return get_hub().store.count()
+
+    # -- attribute access -------------------------------------------------
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)  # copy, pickle and friends probe these
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(_missing_message(name)) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if hasattr(type(self), name):
+            raise AttributeError(
+                f"{name!r} is a method of server_state; use server_state[{name!r}] = ... instead"
+            )
+        self[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        if hasattr(type(self), name):
+            raise AttributeError(f"{name!r} is a method of server_state and cannot be deleted")
+        try:
+            del self[name]
+        except KeyError:
+            raise AttributeError(_missing_message(name)) from None
+
+    # -- mapping methods with atomic or batched implementations -------------
+
+    def get(self, key: str, default: Any = None) -> Any:
+        key = check_key(key)
+        snap = get_hub().read(key)
+        return default if snap.blob is None else codec.decode(snap.blob, key=key)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        """Atomic across replicas: only one concurrent caller's default is stored."""
+        key = check_key(key)
+        hub = get_hub()
+        snap = hub.read(key)
+        if snap.blob is not None:
+            return codec.decode(snap.blob, key=key)
+        blob = self._encode(key, default)
+        if hub.change(key, "add", blob).changed:
+            return codec.decode(blob, key=key)
+        return self[key]
+
+    def pop(self, key: str, default: Any = _MISSING) -> Any:
+        """Atomic across replicas: the value returned is the value deleted."""
+        key = check_key(key)
+        hub = get_hub()
+        hub.subscribe_current(key)
+        result = hub.change(key, "del", token=hub.locks.token_for(key))
+        if result.changed and result.old is not None:
+            return codec.decode(result.old, key=key)
+        if default is _MISSING:
+            raise KeyError(_missing_message(key))
+        return default
+
+    def update(self, other: Any = (), /, **kwargs: Any) -> None:
+        """Set several keys. Every value is encoded first, so a bad one writes nothing.
+
+        Each key is written atomically, but the update as a whole is not a
+        transaction: readers may see some keys updated before others.
+        """
+        items = list(other.items() if isinstance(other, Mapping) else other) + list(kwargs.items())
+        encoded = [(check_key(k), self._encode(k, v)) for k, v in items]
+        for key, blob in encoded:
+            self._set_encoded(key, blob)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain ``dict`` copy of the whole state (subscribes to every key)."""
+        hub = get_hub()
+        snaps = hub.read_many(hub.store.keys())
+        return {k: codec.decode(s.blob, key=k) for k, s in snaps.items() if s.blob is not None}
+
+    def copy(self) -> dict[str, Any]:
+        return self.to_dict()
+
+    def keys(self) -> KeysView[str]:
+        return KeysView(self)
+
+    def values(self) -> Any:
+        return self.to_dict().values()
+
+    def items(self) -> Any:
+        return self.to_dict().items()
+
+    def __repr__(self) -> str:
+        return f"server_state({self.to_dict()!r})"
+
+    def __copy__(self) -> dict[str, Any]:
+        return self.to_dict()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        return copy.deepcopy(self.to_dict(), memo)
+
+    # -- beyond the anchor ----------------------------------------------------
+
+    @contextmanager
+    def edit(self, key: str, default: Any = _MISSING) -> Iterator[Any]:
+        """Read-modify-write that cannot lose updates.
+
+        Locks ``key``, reads it (or ``default`` if missing), yields the value
+        for you to mutate in place, and writes it back when the block ends
+        without an exception::
+
+            with server_state.edit("messages", default=[]) as messages:
+                messages.append(new_message)
+
+        The write is fenced by the lock, so it is refused (``LockLost``) if
+        the lease expired meanwhile. Immutable values (ints, strings) cannot
+        be changed in place: use ``server_state_lock[key]`` and assign.
+        """
+        key = check_key(key)
+        with StateLock(key):
+            snap = get_hub().read(key)
+            if snap.blob is not None:
+                value = codec.decode(snap.blob, key=key)
+            elif default is _MISSING:
+                raise KeyError(_missing_message(key))
+            else:
+                # A fresh copy, so a mutable default passed in is never shared.
+                value = codec.decode(self._encode(key, default), key=key)
+            yield value
+            self[key] = value
+
+    # -- internals --------------------------------------------------------
+
+    @staticmethod
+    def _encode(key: str, value: Any) -> bytes:
+        return codec.encode(value, max_bytes=get_hub().settings.max_value_bytes, key=key)
+
+    @staticmethod
+    def _set_encoded(key: str, blob: bytes) -> None:
+        hub = get_hub()
+        hub.change(key, "set", blob, token=hub.locks.token_for(key))
+
+
+class _NoRerun:
+    """``with no_rerun:``: writes inside the block notify nobody. Blocks may nest.
+
+    Other processes still drop their cached copy (the value did change); only
+    the reruns are suppressed.
+    """
+
+    def __enter__(self) -> None:
+        quiet_depth.set(quiet_depth.get() + 1)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        quiet_depth.set(max(quiet_depth.get() - 1, 0))
+
+    def __call__(self) -> _NoRerun:
+        """``with no_rerun():`` works too."""
+        return self
+
+    def __repr__(self) -> str:
+        return "no_rerun"
+
+
+def force_rerun_bound_sessions(key: str) -> None:
+    """Rerun every session subscribed to ``key``, on every replica.
+
+    For values changed in a way the library cannot see. The calling session is
+    not rerun (it is already running), so calling this at the top of a script
+    cannot loop.
+    """
+    key = check_key(key)
+    get_hub().change(key, "touch")
+

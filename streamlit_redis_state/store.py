@@ -1,0 +1,321 @@
+"""The Redis store: key layout, the server-side scripts, and error mapping.
+
+Layout of one namespace ``ns`` (all names share the ``{ns}`` hash tag, so
+every script touches one hash slot and also runs on Redis Cluster)::
+
+    srs:{ns}:v:<key>   the value, a codec blob
+    srs:{ns}:ver       hash  <key> -> version, bumped by every change
+    srs:{ns}:keys      set of the keys that hold a value
+    srs:{ns}:seq       namespace sequence number, bumped by every change
+    srs:{ns}:epoch     random id set by the first write after the data was
+                       created; a new epoch means the data was lost (a Redis
+                       restart without persistence), so versions restart
+    srs:{ns}:lock:<key>  lock token, with a lease (PX)
+    srs:{ns}:events    pub/sub channel
+
+Why scripts: every change is one atomic step that compares bytes, stores,
+bumps the version and sequence, and publishes a small notification. The value
+itself is never published, so a slow subscriber is never disconnected by the
+output buffer limit for carrying values, and a notification is never larger
+than a key name.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import redis
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.retry import Retry
+
+from .config import Settings
+from .errors import LockLost, ServerStateError, StateUnavailable
+
+T = TypeVar("T")
+
+# Result codes of the change script.
+_FENCED = -1
+
+_CHANGE = """
+-- KEYS: value, versions, keys, seq, epoch, lock
+-- ARGV: field, op(set|add|del|touch), blob, origin, quiet, epoch_candidate, channel, token
+if ARGV[8] ~= '' and redis.call('GET', KEYS[6]) ~= ARGV[8] then
+  return {-1, 0, ''}
+end
+local epoch = redis.call('GET', KEYS[5])
+if not epoch then
+  epoch = ARGV[6]
+  redis.call('SET', KEYS[5], epoch)
+end
+local op = ARGV[2]
+local old = false
+if op == 'set' or op == 'add' then
+  old = redis.call('GET', KEYS[1])
+  if old == ARGV[3] or (op == 'add' and old) then
+    return {0, tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0'), epoch}
+  end
+  redis.call('SET', KEYS[1], ARGV[3])
+  redis.call('SADD', KEYS[3], ARGV[1])
+elseif op == 'del' then
+  old = redis.call('GET', KEYS[1])
+  if not old then
+    return {0, tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0'), epoch}
+  end
+  redis.call('DEL', KEYS[1])
+  redis.call('SREM', KEYS[3], ARGV[1])
+end
+local ver = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+local seq = redis.call('INCR', KEYS[4])
+redis.call('PUBLISH', ARGV[7], cjson.encode({
+  k = ARGV[1], v = ver, s = seq, o = ARGV[4], q = tonumber(ARGV[5]), e = epoch,
+  f = (op == 'touch') and 1 or 0}))
+if op == 'del' then
+  return {1, ver, epoch, old}
+end
+return {1, ver, epoch}
+"""
+
+_EXTEND = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', ARGV[3], cjson.encode({u = ARGV[2]}))
+  return 1
+end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a change script did."""
+
+    changed: bool
+    version: int
+    epoch: str
+    #: The bytes a ``del`` removed (so ``pop`` is one atomic step).
+    old: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A key's stored bytes (``None`` if absent) with its version and the epoch."""
+
+    blob: bytes | None
+    version: int
+    epoch: str
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class RedisStore:
+    """Every Redis command the library sends goes through this class."""
+
+    def __init__(self, settings: Settings, client: redis.Redis | None = None) -> None:
+        self.settings = settings
+        self.client = client if client is not None else self._connect(settings)
+        ns = settings.namespace
+        self.prefix = f"srs:{{{ns}}}:"
+        self.versions_key = self.prefix + "ver"
+        self.keys_key = self.prefix + "keys"
+        self.seq_key = self.prefix + "seq"
+        self.epoch_key = self.prefix + "epoch"
+        self.channel = self.prefix + "events"
+        # A fresh random epoch offered by this process to the first write
+        # after the data was (re)created.
+        self._epoch_candidate = uuid.uuid4().hex[:16]
+        self._pubsub_client: redis.Redis | None = None
+        self._change = self.client.register_script(_CHANGE)
+        self._extend = self.client.register_script(_EXTEND)
+        self._release = self.client.register_script(_RELEASE)
+
+    @staticmethod
+    def _connect(settings: Settings) -> redis.Redis:
+        if settings.url is None:
+            import fakeredis
+
+            return fakeredis.FakeRedis(server=fakeredis.FakeServer())
+        return redis.Redis.from_url(
+            settings.url,
+            socket_timeout=settings.socket_timeout,
+            socket_connect_timeout=settings.connect_timeout,
+            # One quick retry covers a connection the server closed while idle;
+            # more would stretch the bound on how long a call may take.
+            retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
+            health_check_interval=30,
+        )
+
+    def pubsub_client(self) -> redis.Redis:
+        """The client the listener subscribes with.
+
+        For a real Redis it has no retries of its own: redis-py would otherwise
+        reconnect and resubscribe silently, and the listener must see every
+        break to drop its cache and resync.
+        """
+        if self.settings.url is None:
+            return self.client
+        if self._pubsub_client is None:
+            self._pubsub_client = redis.Redis.from_url(
+                self.settings.url,
+                socket_timeout=self.settings.socket_timeout,
+                socket_connect_timeout=self.settings.connect_timeout,
+                retry=Retry(NoBackoff(), 0),
+            )
+        return self._pubsub_client
+
+    def value_key(self, key: str) -> str:
+        return self.prefix + "v:" + key
+
+    def lock_key(self, key: str) -> str:
+        return self.prefix + "lock:" + key
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise StateUnavailable(
+                f"Redis at {self.settings.redacted_url()} is unreachable: {exc}"
+            ) from exc
+        except redis.RedisError as exc:
+            raise ServerStateError(f"Redis refused the request: {exc}") from exc
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` with redis-py errors mapped to the library's typed errors."""
+        with self._errors():
+            return fn()
+
+    # -- values -----------------------------------------------------------
+
+    def read(self, key: str) -> Snapshot:
+        with self._errors():
+            pipe = self.client.pipeline(transaction=True)
+            pipe.get(self.value_key(key))
+            pipe.hget(self.versions_key, key)
+            pipe.get(self.epoch_key)
+            blob, version, epoch = pipe.execute()
+        return Snapshot(blob, int(version or 0), _text(epoch))
+
+    def read_many(self, keys: list[str]) -> dict[str, Snapshot]:
+        if not keys:
+            return {}
+        with self._errors():
+            pipe = self.client.pipeline(transaction=True)
+            pipe.mget([self.value_key(k) for k in keys])
+            pipe.hmget(self.versions_key, keys)
+            pipe.get(self.epoch_key)
+            blobs, versions, epoch = pipe.execute()
+        return {
+            k: Snapshot(b, int(v or 0), _text(epoch))
+            for k, b, v in zip(keys, blobs, versions, strict=True)
+        }
+
+    def keys(self) -> list[str]:
+        with self._errors():
+            members = self.client.smembers(self.keys_key)
+        return sorted(_text(m) for m in members)
+
+    def count(self) -> int:
+        with self._errors():
+            return int(self.client.scard(self.keys_key))
+
+    def change(
+        self,
+        key: str,
+        op: str,
+        blob: bytes = b"",
+        *,
+        origin: str = "",
+        quiet: bool = False,
+        token: str = "",
+    ) -> Change:
+        """Run the change script.
+
+        ``op`` is ``set``; ``add`` (set only if absent, for ``setdefault``);
+        ``del``; or ``touch`` (bump the version and notify, value unchanged,
+        for ``force_rerun_bound_sessions``). A ``set`` whose bytes equal the
+        stored ones, an ``add`` on a present key and a ``del`` on an absent
+        one change nothing and notify nobody.
+
+        With ``token`` the change is fenced: it is refused (LockLost) unless
+        the key's lock is still held with that token.
+        """
+        with self._errors():
+            result = self._change(
+                keys=[
+                    self.value_key(key),
+                    self.versions_key,
+                    self.keys_key,
+                    self.seq_key,
+                    self.epoch_key,
+                    self.lock_key(key),
+                ],
+                args=[key, op, blob, origin, int(quiet), self._epoch_candidate,
+                      self.channel, token],
+            )
+        code, version, epoch = int(result[0]), int(result[1]), _text(result[2])
+        if code == _FENCED:
+            raise LockLost(
+                f"the lock on {key!r} was lost (its lease expired); the write was refused"
+            )
+        old = result[3] if len(result) > 3 else None
+        return Change(code == 1, version, epoch, old)
+
+    def sync_state(self, keys: list[str]) -> tuple[int, str, dict[str, int]]:
+        """Sequence, epoch and versions of ``keys``, read atomically."""
+        with self._errors():
+            pipe = self.client.pipeline(transaction=True)
+            pipe.get(self.seq_key)
+            pipe.get(self.epoch_key)
+            if keys:
+                pipe.hmget(self.versions_key, keys)
+            out = pipe.execute()
+        versions = out[2] if keys else []
+        return (
+            int(out[0] or 0),
+            _text(out[1]),
+            {k: int(v or 0) for k, v in zip(keys, versions, strict=True)},
+        )
+
+    # -- locks ------------------------------------------------------------
+
+    def lock_acquire(self, key: str, token: str, lease_ms: int) -> bool:
+        with self._errors():
+            return bool(self.client.set(self.lock_key(key), token, nx=True, px=lease_ms))
+
+    def lock_extend(self, key: str, token: str, lease_ms: int) -> bool:
+        with self._errors():
+            return bool(self._extend(keys=[self.lock_key(key)], args=[token, lease_ms]))
+
+    def lock_release(self, key: str, token: str) -> bool:
+        with self._errors():
+            return bool(
+                self._release(keys=[self.lock_key(key)], args=[token, key, self.channel])
+            )
+
+    def lock_ttl_ms(self, key: str) -> int:
+        with self._errors():
+            return int(self.client.pttl(self.lock_key(key)))
+
+    def close(self) -> None:
+        for client in (self.client, self._pubsub_client):
+            if client is None:
+                continue
+            try:
+                client.close()
+            except Exception:  # closing is best effort
+                pass
