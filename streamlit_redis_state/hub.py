@@ -180,6 +180,10 @@ class Hub:
             latest = self._latest.get(key)
             if latest is None or snap.version > latest:
                 self._latest[key] = snap.version
+            if self._epoch == "" and snap.epoch and self.listener.synced:
+                # The data was empty at the last sync and a first write has
+                # since created it; its notification may still be in flight.
+                self._epoch = snap.epoch
             if (
                 generation is None
                 or not self.listener.synced

@@ -163,7 +163,7 @@ class Listener:
         ping_sent: float | None = None
         next_ping = time.monotonic() + settings.ping_interval
         while not self._stop.is_set():
-            message = pubsub.get_message(timeout=min(0.5, settings.ping_interval))
+            message = pubsub.get_message(timeout=min(0.2, settings.ping_interval))
             now = time.monotonic()
             if message is not None:
                 kind = message["type"]

@@ -1,0 +1,165 @@
+"""server_state_lock: exclusion, re-entrancy, bounded waits, leases and fencing."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import fakeredis
+import pytest
+
+from streamlit_redis_state import LockLost, LockTimeout, server_state, server_state_lock
+from streamlit_redis_state.hub import Hub
+
+from .conftest import other_process
+
+
+def test_lock_excludes_threads_and_counts_exactly(state: Hub) -> None:
+    server_state.n = 0
+
+    def work() -> None:
+        for _ in range(25):
+            with server_state_lock["n"]:
+                server_state.n = server_state.n + 1
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert server_state.n == 100
+
+
+def test_lock_excludes_other_processes(state: Hub, server: fakeredis.FakeServer) -> None:
+    other = other_process(server)
+    try:
+        with server_state_lock["k"]:
+            theirs = other.locks.get("k")
+            t0 = time.monotonic()
+            assert theirs.acquire(0.3) is False
+            assert time.monotonic() - t0 >= 0.29
+        assert theirs.acquire(1.0) is True
+        theirs.release()
+    finally:
+        other.close()
+
+
+def test_waiter_wakes_on_release_not_on_a_spin(state: Hub, server: fakeredis.FakeServer) -> None:
+    other = other_process(server, lock_lease=30)
+    try:
+        theirs = other.locks.get("w")
+        assert theirs.acquire(1)
+        woke: list[float] = []
+
+        def wait() -> None:
+            with server_state_lock["w"]:
+                woke.append(time.monotonic())
+
+        t = threading.Thread(target=wait)
+        t.start()
+        time.sleep(0.2)
+        released_at = time.monotonic()
+        theirs.release()
+        t.join(5)
+        assert woke and woke[0] - released_at < 0.4
+    finally:
+        other.close()
+
+
+def test_reentrant_in_one_thread_and_before_the_key_exists(state: Hub) -> None:
+    assert "fresh" not in server_state
+    with server_state_lock["fresh"], server_state_lock["fresh"]:
+        server_state.fresh = 1
+    assert server_state.fresh == 1
+    assert server_state_lock["fresh"].acquire(timeout=0.1)
+    server_state_lock["fresh"].release()
+
+
+def test_wait_is_bounded_and_raises_lock_timeout(state: Hub) -> None:
+    held = threading.Event()
+    done = threading.Event()
+
+    def holder() -> None:
+        with server_state_lock["t"]:
+            held.set()
+            done.wait(5)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    held.wait(5)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(LockTimeout, match="server_state_lock\\['t'\\]"):
+            with server_state_lock.get("t", timeout=0.3):
+                pytest.fail("body ran without the lock")
+        assert 0.25 < time.monotonic() - t0 < 2
+    finally:
+        done.set()
+        t.join()
+
+
+def test_release_from_another_thread(state: Hub) -> None:
+    lock = server_state_lock["x"]
+    assert lock.acquire()
+    t = threading.Thread(target=lock.release)
+    t.start()
+    t.join()
+    assert lock.acquire(timeout=0.5)
+    lock.release()
+
+
+def test_lease_is_renewed_while_held(state: Hub) -> None:
+    with server_state_lock["long"]:
+        time.sleep(state.settings.lock_lease * 1.6)
+        server_state_lock["long"].ensure_held()
+        server_state.long = 1  # fenced write still accepted
+    assert server_state.long == 1
+
+
+def test_lost_lease_is_reported_and_fenced(state: Hub, server: fakeredis.FakeServer) -> None:
+    server_state.f = "before"
+    other = other_process(server)
+    try:
+        with pytest.raises(LockLost):
+            with server_state_lock["f"]:
+                # Simulate the lease expiring during a long pause: the key is
+                # gone and someone else takes the lock and writes.
+                fakeredis.FakeRedis(server=server).delete(state.store.lock_key("f"))
+                theirs = other.locks.get("f")
+                assert theirs.acquire(1)
+                other.change("f", "set", __import__("streamlit_redis_state").codec.encode("theirs"),
+                             token=other.locks.token_for("f"))
+                with pytest.raises(LockLost, match="write was refused"):
+                    server_state.f = "stale"
+                theirs.release()
+        assert server_state.f == "theirs"
+    finally:
+        other.close()
+
+
+def test_body_exception_wins_over_lock_lost(state: Hub, server: fakeredis.FakeServer) -> None:
+    with pytest.raises(ZeroDivisionError):
+        with server_state_lock["b"]:
+            fakeredis.FakeRedis(server=server).delete(state.store.lock_key("b"))
+            1 / 0  # noqa: B018
+
+
+def test_ensure_held_raises_once_renewal_fails(state: Hub, server: fakeredis.FakeServer) -> None:
+    lock = server_state_lock["e"]
+    with pytest.raises(LockLost):
+        with lock:
+            fakeredis.FakeRedis(server=server).set(state.store.lock_key("e"), "someone-else")
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline:
+                try:
+                    lock.ensure_held()
+                except LockLost:
+                    break
+                time.sleep(0.05)
+            else:
+                pytest.fail("ensure_held never noticed")
+
+
+def test_releasing_an_unheld_lock_is_an_error(state: Hub) -> None:
+    with pytest.raises(RuntimeError, match="not held"):
+        server_state_lock["never"].release()
