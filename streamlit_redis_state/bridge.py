@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 logger = logging.getLogger("streamlit_redis_state")
 
@@ -209,24 +210,49 @@ def request_rerun(session_id: str, fragment_ids: set[str] | None) -> bool:
     return True
 
 
-def _rerun_now(session: object, fragment_ids: set[str] | None) -> None:
+def _live_client_state(session: Any) -> Any:
+    """The client state to rerun ``session`` with: its page and query string, no widget triggers.
+
+    ``session._client_state`` is only refreshed when a run chain ends, so
+    during a session's first run it is still empty: a rerun pushed then would
+    drop the query string and jump to the main page. While a run is in
+    progress, its script context holds the live values (``st.query_params``
+    writes go there), so they win.
+    """
+    from streamlit.proto.ClientState_pb2 import ClientState
+    from streamlit.runtime.scriptrunner_utils.script_run_context import (
+        SCRIPT_RUN_CONTEXT_ATTR_NAME,
+    )
+
+    state = ClientState()
+    state.CopyFrom(session._client_state)
+    runner = getattr(session, "_scriptrunner", None)
+    thread = getattr(runner, "_script_thread", None)
+    ctx = getattr(thread, SCRIPT_RUN_CONTEXT_ATTR_NAME, None) if thread is not None else None
+    if ctx is not None:
+        state.query_string = ctx.query_string
+        page = ctx.page_script_hash
+        if page:
+            state.page_script_hash = page
+    return state
+
+
+def _rerun_now(session: Any, fragment_ids: set[str] | None) -> None:
     """On the session's event loop: request the rerun with the session's page and query."""
     try:
-        from streamlit.proto.ClientState_pb2 import ClientState
-
-        base = session._client_state  # type: ignore[attr-defined]
-        if fragment_ids is None:
-            # The session's own client state keeps the page and the query
-            # string; it holds no widget triggers (the script runner stores
-            # only query string, page and context), so nothing is re-clicked.
-            session.request_rerun(base)  # type: ignore[attr-defined]
-            return
-        for fid in sorted(fragment_ids):
-            if not session.has_fragment(fid):  # type: ignore[attr-defined]
-                continue
-            state = ClientState()
-            state.CopyFrom(base)
-            state.fragment_id = fid
-            session.request_rerun(state)  # type: ignore[attr-defined]
+        base = _live_client_state(session)
+        if fragment_ids is not None:
+            live = [fid for fid in sorted(fragment_ids) if session.has_fragment(fid)]
+            if live:
+                for fid in live:
+                    state = type(base)()
+                    state.CopyFrom(base)
+                    state.fragment_id = fid
+                    session.request_rerun(state)
+                return
+            # The fragments are gone (a full run is replacing them): rerun it all.
+        # The script runner stores only query string, page and context in the
+        # session's client state, so this re-clicks no button.
+        session.request_rerun(base)
     except Exception:
         logger.debug("rerun request failed", exc_info=True)

@@ -121,6 +121,11 @@ class Hub:
     def read(self, key: str, *, subscribe: bool = True) -> Snapshot:
         if subscribe:
             self.subscribe_current(key)
+        if self.locks.token_for(key):
+            # Under the key's lock the cache is not good enough: the previous
+            # holder's write may not have reached our listener yet, and a
+            # read-modify-write on that stale copy would lose its update.
+            return self._fetch(key)
         hit = self._cache_get(key)
         if hit is not None:
             return hit
@@ -128,12 +133,15 @@ class Hub:
             hit = self._cache_get(key)
             if hit is not None:
                 return hit
-            generation = self.listener.generation if self.listener.synced else None
-            snap = self.store.read(key)
-            with self._lock:
-                self.stats.redis_reads += 1
-            self._cache_put(key, snap, generation)
-            return snap
+            return self._fetch(key)
+
+    def _fetch(self, key: str) -> Snapshot:
+        generation = self.listener.generation if self.listener.synced else None
+        snap = self.store.read(key)
+        with self._lock:
+            self.stats.redis_reads += 1
+        self._cache_put(key, snap, generation)
+        return snap
 
     def read_many(self, keys: list[str], *, subscribe: bool = True) -> dict[str, Snapshot]:
         if subscribe:

@@ -163,3 +163,17 @@ def test_ensure_held_raises_once_renewal_fails(state: Hub, server: fakeredis.Fak
 def test_releasing_an_unheld_lock_is_an_error(state: Hub) -> None:
     with pytest.raises(RuntimeError, match="not held"):
         server_state_lock["never"].release()
+
+
+def test_reads_under_the_lock_never_use_a_stale_cache(state: Hub, server: fakeredis.FakeServer) -> None:
+    """The previous holder's write may not have reached our listener when we get the lock."""
+    from streamlit_redis_state import codec
+
+    server_state.n = 1
+    assert server_state.n == 1  # cached
+    raw = fakeredis.FakeRedis(server=server)
+    # Another replica's write whose notification has not arrived yet.
+    raw.set(state.store.value_key("n"), codec.encode(2))
+    raw.hincrby(state.store.versions_key, "n", 1)
+    with server_state_lock["n"]:
+        assert server_state.n == 2

@@ -1,0 +1,124 @@
+"""Two real Streamlit replicas on one real redis-server, driven by headless sessions."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.harness import RedisServer, StreamlitServer, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def test_write_in_replica_a_reruns_a_reader_in_replica_b(replicas: tuple[StreamlitServer, StreamlitServer]) -> None:
+    a, b = replicas
+    reader = b.session("key=cross")
+    reader.wait_text("cross=<missing>")
+    writer = a.session("op=set&key=cross&val=hello")
+    try:
+        writer.wait_text("replica=A")
+        run = reader.wait_text("cross=hello")
+        assert "replica=B" in run.texts
+    finally:
+        writer.close()
+        reader.close()
+
+
+def test_delete_propagates(replicas: tuple[StreamlitServer, StreamlitServer]) -> None:
+    a, b = replicas
+    setter = a.session("op=set&key=gone&val=1")
+    setter.wait_text("gone=1")
+    setter.close()
+    reader = b.session("key=gone")
+    reader.wait_text("gone=1")
+    deleter = a.session("op=del&key=gone")
+    try:
+        reader.wait_text("gone=<missing>")
+    finally:
+        deleter.close()
+        reader.close()
+
+
+def test_locked_counter_from_sixteen_sessions_on_two_replicas_is_exact(
+    replicas: tuple[StreamlitServer, StreamlitServer], redis_server: RedisServer
+) -> None:
+    a, b = replicas
+    sessions = [(a if i % 2 else b).session(f"op=incr&key=counter&tag=s{i}") for i in range(16)]
+    watcher = a.session("key=counter")
+    try:
+        try:
+            watcher.wait_text("counter=16", timeout=30)
+        except AssertionError:
+            from streamlit_redis_state import codec
+
+            stored = codec.decode(redis_server.client().get("srs:{it}:v:counter"))["count"]
+            shown = [(s.run_count(), s.last.texts) for s in sessions]
+            raise AssertionError(f"stored={stored}; sessions={shown}") from None
+        time.sleep(0.5)  # nothing may push it past 16 (no session increments twice)
+        watcher.wait_text("counter=16", timeout=1)
+    finally:
+        for s in [*sessions, watcher]:
+            s.close()
+
+
+def test_a_closed_session_is_never_rerun(
+    replicas: tuple[StreamlitServer, StreamlitServer], run_log: Path
+) -> None:
+    a, b = replicas
+    closed = b.session("key=z&tag=closed-tab")
+    closed.wait_text("z=<missing>")
+    open_ = b.session("key=z&tag=open-tab")
+    open_.wait_text("z=<missing>")
+    closed.close()
+    # The disconnect hook runs on the server's event loop; give it the time a
+    # person takes to do anything else, then write, twice.
+    wait_until(lambda: "closed-tab" in run_log.read_text(), 5, "the closed tab's run logged")
+    time.sleep(0.5)
+    before = run_log.read_text().count("closed-tab")
+    for value in ("1", "2"):
+        w = a.session(f"op=set&key=z&val={value}")
+        open_.wait_text(f"z={value}")
+        w.close()
+    assert run_log.read_text().count("closed-tab") == before
+    open_.close()
+
+
+_write_cost: dict[int, dict[str, int]] = {}
+
+
+@pytest.mark.parametrize("readers", [4, 32])
+def test_redis_cost_of_a_write_does_not_grow_with_readers(
+    replicas: tuple[StreamlitServer, StreamlitServer], redis_server: RedisServer, readers: int,
+) -> None:
+    a, b = replicas
+    key = "hot"
+    sessions = [b.session(f"key={key}") for _ in range(readers)]
+    # Writers close once done: two open writers of different values would
+    # rerun each other forever (each rewrites its value on every run).
+    writer = a.session(f"op=set&key={key}&val=warm{readers}")
+    try:
+        for s in sessions:
+            s.wait_text(f"{key}=warm{readers}", timeout=30)
+        writer.close()
+        time.sleep(0.3)
+        redis_server.client().config_resetstat()
+        w2 = a.session(f"op=set&key={key}&val=measured{readers}")
+        for s in sessions:
+            s.wait_text(f"{key}=measured{readers}", timeout=30)
+        time.sleep(0.3)
+        calls = redis_server.command_calls()
+        w2.close()
+    finally:
+        writer.close()
+        for s in sessions:
+            s.close()
+    _write_cost[readers] = calls
+    # The write script (EVALSHA and the commands it runs) plus one fetch by
+    # replica B for all its readers: no term grows with the readers.
+    assert calls.get("evalsha", 0) == 1, calls
+    assert calls.get("exec", 0) <= 2, calls
+    other = _write_cost.get(4 if readers == 32 else 32)
+    if other is not None:
+        assert calls == other
