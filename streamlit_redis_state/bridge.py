@@ -90,8 +90,10 @@ def _make_token_factory() -> Callable[[str], _SessionToken] | None:
 
         return _session_token
     except Exception:  # an old Streamlit without session scope
-        logger.warning("this Streamlit has no session-scoped cache; disconnects are "
-                       "noticed only when a rerun finds the session gone")
+        logger.warning(
+            "this Streamlit has no session-scoped cache; disconnects are "
+            "noticed only when a rerun finds the session gone"
+        )
         return None
 
 
@@ -220,7 +222,7 @@ def _live_client_state(session: Any) -> Any:
     writes go there), so they win.
     """
     from streamlit.proto.ClientState_pb2 import ClientState
-    from streamlit.runtime.scriptrunner_utils.script_run_context import (
+    from streamlit.runtime.scriptrunner_utils.script_run_context import (  # type: ignore[attr-defined]
         SCRIPT_RUN_CONTEXT_ATTR_NAME,
     )
 

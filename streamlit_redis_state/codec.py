@@ -53,7 +53,8 @@ class _Unsupported(Exception):
 
 
 def _pack(obj: Any) -> bytes:
-    return msgpack.packb(obj, default=_default, strict_types=True, use_bin_type=True)
+    packed: bytes = msgpack.packb(obj, default=_default, strict_types=True, use_bin_type=True)
+    return packed
 
 
 def _default(obj: Any) -> msgpack.ExtType:

@@ -56,14 +56,22 @@ class Settings:
             scheme = urlsplit(self.url).scheme
             if scheme not in _SCHEMES:
                 raise ConfigurationError(
-                    f"Redis URL must start with redis://, rediss:// or unix://, got {scheme or self.url!r}"
+                    "Redis URL must start with redis://, rediss:// or unix://, "
+                    f"got {scheme or self.url!r}"
                 )
         if not isinstance(self.namespace, str) or not _NAMESPACE_RE.match(self.namespace):
             raise ConfigurationError(
-                f"namespace must be 1-64 characters of letters, digits and _.:-, got {self.namespace!r}"
+                "namespace must be 1-64 characters of letters, digits and _.:-, "
+                f"got {self.namespace!r}"
             )
-        for name in ("socket_timeout", "connect_timeout", "lock_lease", "lock_timeout",
-                     "ping_interval", "ping_deadline"):
+        for name in (
+            "socket_timeout",
+            "connect_timeout",
+            "lock_lease",
+            "lock_timeout",
+            "ping_interval",
+            "ping_deadline",
+        ):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value <= 0:
                 raise ConfigurationError(f"{name} must be a positive number, got {value!r}")

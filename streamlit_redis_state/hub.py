@@ -38,6 +38,7 @@ quiet_depth: contextvars.ContextVar[int] = contextvars.ContextVar(
     "streamlit_redis_state_quiet", default=0
 )
 
+
 @dataclass
 class Stats:
     """Counters for tests and benchmarks."""
@@ -110,7 +111,9 @@ class Hub:
 
     def subscribers(self, key: str) -> dict[str, set[str] | None]:
         with self._lock:
-            return {sid: (None if f is None else set(f)) for sid, f in self._subs.get(key, {}).items()}
+            return {
+                sid: (None if f is None else set(f)) for sid, f in self._subs.get(key, {}).items()
+            }
 
     def session_count(self) -> int:
         with self._lock:
@@ -214,7 +217,8 @@ class Hub:
         )
         if result.changed and op in ("set", "add", "del"):
             self._cache_put(
-                key, Snapshot(blob if op != "del" else None, result.version, result.epoch),
+                key,
+                Snapshot(blob if op != "del" else None, result.version, result.epoch),
                 generation,
             )
         return result
@@ -283,8 +287,11 @@ class Hub:
 
     def _reset_to(self, epoch: str) -> dict[str, set[str] | None]:
         """Under the lock: forget everything known and return every subscriber."""
-        logger.warning("the state in Redis was reset (epoch %s -> %s); rerunning every "
-                       "subscribed session", self._epoch, epoch or "empty")
+        logger.warning(
+            "the state in Redis was reset (epoch %s -> %s); rerunning every subscribed session",
+            self._epoch,
+            epoch or "empty",
+        )
         self._epoch = epoch
         self._cache.clear()
         self._latest.clear()
@@ -368,8 +375,11 @@ def get_hub() -> Hub:
                     "STREAMLIT_REDIS_STATE_URL",
                 )
             _hub = Hub(settings, _client_override)
-            logger.info("streamlit_redis_state: using %s, namespace %r",
-                        settings.redacted_url(), settings.namespace)
+            logger.info(
+                "streamlit_redis_state: using %s, namespace %r",
+                settings.redacted_url(),
+                settings.namespace,
+            )
         return _hub
 
 

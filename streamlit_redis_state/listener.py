@@ -116,7 +116,7 @@ class Listener:
             try:
                 pubsub.connection.disconnect()
             except Exception:
-                pass
+                logger.debug("disconnect failed", exc_info=True)
 
     # -- the loop -----------------------------------------------------------
 
@@ -130,8 +130,9 @@ class Listener:
                 if self._stop.is_set():
                     break
                 self._mark_unsynced()
-                logger.warning("listener lost Redis (%s: %s); reconnecting",
-                               type(exc).__name__, exc)
+                logger.warning(
+                    "listener lost Redis (%s: %s); reconnecting", type(exc).__name__, exc
+                )
                 logger.debug("listener error", exc_info=True)
                 self._stop.wait(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 2.0)
@@ -152,12 +153,12 @@ class Listener:
             try:
                 pubsub.close()
             except Exception:
-                pass
+                logger.debug("closing the pub/sub connection failed", exc_info=True)
 
     def _session(self) -> None:
         """One connection's life: subscribe, resync, then handle messages until an error."""
         settings = self._store.settings
-        pubsub = self._store.pubsub_client().pubsub(ignore_subscribe_messages=False)
+        pubsub = self._store.pubsub_client().pubsub(ignore_subscribe_messages=False)  # type: ignore[no-untyped-call]
         self._pubsub = pubsub
         pubsub.subscribe(self._store.channel)
         ping_sent: float | None = None

@@ -141,8 +141,9 @@ class _KeyLock:
         except StateUnavailable:
             ok = time.monotonic() - self.renewed_at < lease_ms / 1000
             if not ok:
-                logger.warning("server_state_lock[%r]: lease ran out while Redis was "
-                               "unreachable", self.key)
+                logger.warning(
+                    "server_state_lock[%r]: lease ran out while Redis was unreachable", self.key
+                )
         with self._meta:
             if token != self.token:
                 return
@@ -239,7 +240,9 @@ class StateLock:
         if not blocking:
             timeout = 0
         elif timeout < 0:
-            timeout = self._timeout if self._timeout is not None else get_hub().settings.lock_timeout
+            timeout = (
+                self._timeout if self._timeout is not None else get_hub().settings.lock_timeout
+            )
         return self._lock().acquire(timeout)
 
     def release(self) -> None:

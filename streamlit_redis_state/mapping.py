@@ -34,7 +34,9 @@ def check_key(key: object) -> str:
     if not key:
         raise InvalidKey("server_state keys must be non-empty strings")
     if len(key) > MAX_KEY_LENGTH:
-        raise InvalidKey(f"server_state keys are at most {MAX_KEY_LENGTH} characters, got {len(key)}")
+        raise InvalidKey(
+            f"server_state keys are at most {MAX_KEY_LENGTH} characters, got {len(key)}"
+        )
     if key.startswith("__") and key.endswith("__"):
         raise InvalidKey(f"{key!r} is reserved: names like __x__ are Python's own")
     return key
@@ -258,4 +260,3 @@ def force_rerun_bound_sessions(key: str) -> None:
     """
     key = check_key(key)
     get_hub().change(key, "touch")
-

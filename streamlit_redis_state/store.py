@@ -22,6 +22,7 @@ than a key name.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,6 +37,7 @@ from .config import Settings
 from .errors import LockLost, ServerStateError, StateUnavailable
 
 T = TypeVar("T")
+logger = logging.getLogger("streamlit_redis_state")
 
 # Result codes of the change script.
 _FENCED = -1
@@ -264,8 +266,16 @@ class RedisStore:
                     self.epoch_key,
                     self.lock_key(key),
                 ],
-                args=[key, op, blob, origin, int(quiet), self._epoch_candidate,
-                      self.channel, token],
+                args=[
+                    key,
+                    op,
+                    blob,
+                    origin,
+                    int(quiet),
+                    self._epoch_candidate,
+                    self.channel,
+                    token,
+                ],
             )
         code, version, epoch = int(result[0]), int(result[1]), _text(result[2])
         if code == _FENCED:
@@ -303,9 +313,7 @@ class RedisStore:
 
     def lock_release(self, key: str, token: str) -> bool:
         with self._errors():
-            return bool(
-                self._release(keys=[self.lock_key(key)], args=[token, key, self.channel])
-            )
+            return bool(self._release(keys=[self.lock_key(key)], args=[token, key, self.channel]))
 
     def lock_ttl_ms(self, key: str) -> int:
         with self._errors():
@@ -318,4 +326,4 @@ class RedisStore:
             try:
                 client.close()
             except Exception:  # closing is best effort
-                pass
+                logger.debug("closing a Redis client failed", exc_info=True)

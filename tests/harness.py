@@ -60,7 +60,9 @@ def require_binary(name: str) -> str:
     """The path of a program a tier needs; missing means a failure in CI, a skip elsewhere."""
     import pytest
 
-    path = shutil.which(name) or (f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None)
+    path = shutil.which(name) or (
+        f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None
+    )
     if path:
         return path
     message = f"{name} is not installed (make test installs it: apt-get install {name})"
@@ -86,8 +88,22 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir),
-                "--save", "", "--appendonly", "no", "--protected-mode", "no", *self.extra]
+        args = [
+            self.binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.dir),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "no",
+            *self.extra,
+        ]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         wait_until(self._pings, 10, f"redis-server on port {self.port}")
 
@@ -109,8 +125,9 @@ class RedisServer:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def command_calls(self, ignore: tuple[str, ...] = ("ping", "info", "client", "hello",
-                                                       "subscribe", "config")) -> dict[str, int]:
+    def command_calls(
+        self, ignore: tuple[str, ...] = ("ping", "info", "client", "hello", "subscribe", "config")
+    ) -> dict[str, int]:
         """Calls per command since the last CONFIG RESETSTAT."""
         stats = self.client().info("commandstats")
         out: dict[str, int] = {}
@@ -124,28 +141,40 @@ class RedisServer:
 class StreamlitServer:
     """One `streamlit run` process: a replica."""
 
-    def __init__(self, app: Path, env: dict[str, str], port: int | None = None,
-                 name: str = "replica") -> None:
+    def __init__(
+        self,
+        app: Path,
+        env: dict[str, str],
+        port: int | None = None,
+        name: str = "replica",
+        asgi: bool = False,
+    ) -> None:
         self.app = app
         self.port = port or free_port()
         self.name = name
         self.log = Path(tempfile.mkstemp(prefix=f"srs-{name}-", suffix=".log")[1])
         full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1", "SRS_REPLICA": name}
-        args = [sys.executable, "-m", "streamlit", "run", str(app),
-                "--server.port", str(self.port), "--server.address", "127.0.0.1",
-                "--server.headless", "true", "--browser.gatherUsageStats", "false",
-                "--server.fileWatcherType", "none", "--global.developmentMode", "false",
-                "--server.runOnSave", "false"]
+        if asgi:  # `app` is a module holding `app = st.App(...)`, served by uvicorn
+            args = [sys.executable, "-m", "uvicorn", f"{app.stem}:app"]
+            args += ["--host", "127.0.0.1", "--port", str(self.port)]
+        else:
+            args = [sys.executable, "-m", "streamlit", "run", str(app)]
+            args += ["--server.port", str(self.port), "--server.address", "127.0.0.1"]
+            args += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
+            args += ["--server.fileWatcherType", "none", "--server.runOnSave", "false"]
         self._log_file = self.log.open("wb")
-        self.proc = subprocess.Popen(args, env=full_env, stdout=self._log_file,
-                                     stderr=subprocess.STDOUT, cwd=str(app.parent))
+        self.proc = subprocess.Popen(
+            args, env=full_env, stdout=self._log_file, stderr=subprocess.STDOUT, cwd=str(app.parent)
+        )
         wait_until(self._healthy, 60, f"streamlit {name} on port {self.port}", interval=0.1)
 
     def _healthy(self) -> bool:
         if self.proc.poll() is not None:
             raise AssertionError(f"streamlit {self.name} exited:\n{self.log.read_text()[-3000:]}")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_stcore/health", timeout=1) as r:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{self.port}/_stcore/health", timeout=1
+            ) as r:
                 return bool(r.read() == b"ok")
         except OSError:
             return False
@@ -156,6 +185,7 @@ class StreamlitServer:
     def stop(self) -> None:
         stop_process(self.proc)
         self._log_file.close()
+        self.log.unlink(missing_ok=True)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -183,8 +213,12 @@ class HeadlessSession:
         self._current = Run()
         self._cond = threading.Condition()
         self._closed = False
-        self.ws = connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
-                          open_timeout=10, max_size=None).__enter__()
+        self.ws = connect(
+            f"ws://127.0.0.1:{port}/_stcore/stream",
+            subprotocols=["streamlit"],
+            open_timeout=10,
+            max_size=None,
+        ).__enter__()
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
         msg = BackMsg()
@@ -211,8 +245,10 @@ class HeadlessSession:
                         self._current.texts.append(body)
                 elif kind == "script_finished":
                     status = msg.script_finished
-                    if status in (ForwardMsg.FINISHED_SUCCESSFULLY,
-                                  ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY):
+                    if status in (
+                        ForwardMsg.FINISHED_SUCCESSFULLY,
+                        ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
+                    ):
                         run = self._current
                         run.fragment = status == ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY
                         with self._cond:
@@ -235,8 +271,9 @@ class HeadlessSession:
         with self._cond:
             return len(self.runs)
 
-    def wait_for(self, predicate: Callable[[Run], bool], timeout: float = 15,
-                 what: str = "a run") -> Run:
+    def wait_for(
+        self, predicate: Callable[[Run], bool], timeout: float = 15, what: str = "a run"
+    ) -> Run:
         """Wait until the latest finished run satisfies ``predicate``."""
         deadline = time.monotonic() + timeout
         with self._cond:
@@ -246,8 +283,10 @@ class HeadlessSession:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or self._closed:
                     shown = self.runs[-1].texts if self.runs else "no run"
-                    raise AssertionError(f"session {self.query!r}: timed out waiting for {what}; "
-                                         f"last run showed {shown}")
+                    raise AssertionError(
+                        f"session {self.query!r}: timed out waiting for {what}; "
+                        f"last run showed {shown}"
+                    )
                 self._cond.wait(remaining)
 
     def wait_text(self, text: str, timeout: float = 15) -> Run:

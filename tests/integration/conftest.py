@@ -28,9 +28,14 @@ def run_log() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
-def replicas(redis_server: RedisServer, run_log: Path) -> Iterator[tuple[StreamlitServer, StreamlitServer]]:
-    env = {"STREAMLIT_REDIS_STATE_URL": redis_server.url, "STREAMLIT_REDIS_STATE_NAMESPACE": "it",
-           "SRS_TEST_RUN_LOG": str(run_log)}
+def replicas(
+    redis_server: RedisServer, run_log: Path
+) -> Iterator[tuple[StreamlitServer, StreamlitServer]]:
+    env = {
+        "STREAMLIT_REDIS_STATE_URL": redis_server.url,
+        "STREAMLIT_REDIS_STATE_NAMESPACE": "it",
+        "SRS_TEST_RUN_LOG": str(run_log),
+    }
     a = StreamlitServer(APPS / "state_app.py", env, name="A")
     try:
         b = StreamlitServer(APPS / "state_app.py", env, name="B")

@@ -12,7 +12,9 @@ from tests.harness import RedisServer, StreamlitServer, wait_until
 pytestmark = pytest.mark.integration
 
 
-def test_write_in_replica_a_reruns_a_reader_in_replica_b(replicas: tuple[StreamlitServer, StreamlitServer]) -> None:
+def test_write_in_replica_a_reruns_a_reader_in_replica_b(
+    replicas: tuple[StreamlitServer, StreamlitServer],
+) -> None:
     a, b = replicas
     reader = b.session("key=cross")
     reader.wait_text("cross=<missing>")
@@ -90,7 +92,9 @@ _write_cost: dict[int, dict[str, int]] = {}
 
 @pytest.mark.parametrize("readers", [4, 32])
 def test_redis_cost_of_a_write_does_not_grow_with_readers(
-    replicas: tuple[StreamlitServer, StreamlitServer], redis_server: RedisServer, readers: int,
+    replicas: tuple[StreamlitServer, StreamlitServer],
+    redis_server: RedisServer,
+    readers: int,
 ) -> None:
     a, b = replicas
     key = "hot"
@@ -122,3 +126,25 @@ def test_redis_cost_of_a_write_does_not_grow_with_readers(
     other = _write_cost.get(4 if readers == 32 else 32)
     if other is not None:
         assert calls == other
+
+
+def test_st_app_under_uvicorn_is_a_replica_too(
+    replicas: tuple[StreamlitServer, StreamlitServer], redis_server: RedisServer
+) -> None:
+    from tests.harness import APPS
+
+    a, _ = replicas
+    env = {"STREAMLIT_REDIS_STATE_URL": redis_server.url, "STREAMLIT_REDIS_STATE_NAMESPACE": "it"}
+    asgi = StreamlitServer(APPS / "asgi_app.py", env, name="U", asgi=True)
+    try:
+        reader = asgi.session("key=asgi")
+        reader.wait_text("asgi=<missing>")
+        writer = a.session("op=set&key=asgi&val=from-A")
+        reader.wait_text("asgi=from-A")
+        back = asgi.session("op=set&key=asgi&val=from-U")
+        watcher = a.session("key=asgi")
+        watcher.wait_text("asgi=from-U")
+        for s in (reader, writer, back, watcher):
+            s.close()
+    finally:
+        asgi.stop()

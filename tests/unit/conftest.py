@@ -25,7 +25,9 @@ class FakeStreamlit:
     reruns: list[tuple[str, frozenset[str] | None]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def session(self, sid: str, fragment: str | None = None) -> contextvars.Token[ScriptPlace | None]:
+    def session(
+        self, sid: str, fragment: str | None = None
+    ) -> contextvars.Token[ScriptPlace | None]:
         self.alive.add(sid)
         return _place.set(ScriptPlace(sid, fragment))
 
@@ -79,8 +81,10 @@ def server() -> fakeredis.FakeServer:
 @pytest.fixture
 def state(server: fakeredis.FakeServer, st_fake: FakeStreamlit) -> Iterator[hub.Hub]:
     """A fresh hub on a fresh fake Redis; yields the hub once its listener is synced."""
-    hub.reconfigure({"namespace": "t", "lock_lease": 1.5, "lock_timeout": 2.0},
-                    client=fakeredis.FakeRedis(server=server))
+    hub.reconfigure(
+        {"namespace": "t", "lock_lease": 1.5, "lock_timeout": 2.0},
+        client=fakeredis.FakeRedis(server=server),
+    )
     h = hub.get_hub()
     assert h.listener.wait_synced(5)
     yield h

@@ -16,14 +16,39 @@ from streamlit_redis_state import codec
 from streamlit_redis_state.errors import CorruptValue, UnsupportedValue, ValueTooLarge
 
 VALUES = [
-    None, True, False, 0, -1, 2**63 - 1, -(2**63), 2**64 - 1, 2**64, -(2**200), 1.5, float("inf"),
-    "", "héllo", b"", b"\x00\xff", [], [1, [2, [3]]], {}, {"a": {"b": [1, 2]}},
-    (), (1, "a", (2,)), {1, 2, "x"}, set(), frozenset({"a", (1, 2)}),
+    None,
+    True,
+    False,
+    0,
+    -1,
+    2**63 - 1,
+    -(2**63),
+    2**64 - 1,
+    2**64,
+    -(2**200),
+    1.5,
+    float("inf"),
+    "",
+    "héllo",
+    b"",
+    b"\x00\xff",
+    [],
+    [1, [2, [3]]],
+    {},
+    {"a": {"b": [1, 2]}},
+    (),
+    (1, "a", (2,)),
+    {1, 2, "x"},
+    set(),
+    frozenset({"a", (1, 2)}),
     dt.datetime(2024, 5, 1, 12, 30, 5, 123456),
     dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.timezone.utc),
     dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.timezone(dt.timedelta(hours=-3, minutes=-30))),
     dt.datetime(2024, 10, 27, 2, 30, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin"), fold=1),
-    dt.date(1999, 12, 31), Decimal("1.10"), Decimal("-0"), Decimal("NaN"),
+    dt.date(1999, 12, 31),
+    Decimal("1.10"),
+    Decimal("-0"),
+    Decimal("NaN"),
     uuid.UUID("12345678-1234-5678-1234-567812345678"),
     {1: "int key", (1, 2): "tuple key", None: "none key", "s": {frozenset({1})}},
 ]
@@ -92,15 +117,26 @@ def test_size_limit() -> None:
     codec.encode("x" * 900, max_bytes=1000)
 
 
-@pytest.mark.parametrize("blob", [b"", b"hello", b"\x80\x04pickle", codec.MAGIC + b"\xc1", codec.MAGIC + b"\xc7\x01\x63x"])
+@pytest.mark.parametrize(
+    "blob",
+    [b"", b"hello", b"\x80\x04pickle", codec.MAGIC + b"\xc1", codec.MAGIC + b"\xc7\x01\x63x"],
+)
 def test_foreign_or_damaged_bytes_raise_corrupt_value(blob: bytes) -> None:
     with pytest.raises(CorruptValue, match="key 'k'"):
         codec.decode(blob, key="k")
 
 
 leaves = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(), st.binary(),
-    st.datetimes(), st.datetimes(timezones=st.timezones()), st.dates(), st.uuids(),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(),
+    st.binary(),
+    st.datetimes(),
+    st.datetimes(timezones=st.timezones()),
+    st.dates(),
+    st.uuids(),
     st.decimals(allow_nan=False),
 )
 hashable = st.one_of(st.none(), st.booleans(), st.integers(), st.text(), st.binary())

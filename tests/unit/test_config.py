@@ -52,8 +52,14 @@ def test_secrets_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 @pytest.mark.parametrize(
     "overrides",
-    [{"url": "http://x"}, {"namespace": "has space"}, {"namespace": "{tag}"}, {"lock_lease": 0},
-     {"max_value_bytes": 10}, {"nonsense": 1}],
+    [
+        {"url": "http://x"},
+        {"namespace": "has space"},
+        {"namespace": "{tag}"},
+        {"lock_lease": 0},
+        {"max_value_bytes": 10},
+        {"nonsense": 1},
+    ],
 )
 def test_bad_configuration_is_refused_where_it_is_made(overrides: dict[str, object]) -> None:
     with pytest.raises(ConfigurationError):

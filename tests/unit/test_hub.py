@@ -186,7 +186,9 @@ def test_reconnect_resyncs_and_reruns_what_changed_meanwhile(
     assert read_as(st_fake, "sa", "a") == 2
 
 
-def test_sequence_gap_triggers_resync(state: Hub, st_fake: FakeStreamlit, server: fakeredis.FakeServer) -> None:
+def test_sequence_gap_triggers_resync(
+    state: Hub, st_fake: FakeStreamlit, server: fakeredis.FakeServer
+) -> None:
     server_state.g = 1
     settle(state)
     read_as(st_fake, "s", "g")
@@ -198,8 +200,10 @@ def test_sequence_gap_triggers_resync(state: Hub, st_fake: FakeStreamlit, server
     # ...then a later notification for another key reveals the gap.
     resyncs = state.stats.resyncs
     raw.incr(state.store.seq_key)
-    raw.publish(state.store.channel, json.dumps(
-        {"k": "other", "v": 1, "s": seq + 1, "o": "", "q": 0, "e": state._epoch}))
+    raw.publish(
+        state.store.channel,
+        json.dumps({"k": "other", "v": 1, "s": seq + 1, "o": "", "q": 0, "e": state._epoch}),
+    )
     wait_until(lambda: state.stats.resyncs > resyncs, what="gap resync")
     st_fake.wait_reruns({"s"})
     assert read_as(st_fake, "s", "g") == 5

@@ -127,8 +127,12 @@ def test_lost_lease_is_reported_and_fenced(state: Hub, server: fakeredis.FakeSer
                 fakeredis.FakeRedis(server=server).delete(state.store.lock_key("f"))
                 theirs = other.locks.get("f")
                 assert theirs.acquire(1)
-                other.change("f", "set", __import__("streamlit_redis_state").codec.encode("theirs"),
-                             token=other.locks.token_for("f"))
+                other.change(
+                    "f",
+                    "set",
+                    __import__("streamlit_redis_state").codec.encode("theirs"),
+                    token=other.locks.token_for("f"),
+                )
                 with pytest.raises(LockLost, match="write was refused"):
                     server_state.f = "stale"
                 theirs.release()
@@ -141,7 +145,7 @@ def test_body_exception_wins_over_lock_lost(state: Hub, server: fakeredis.FakeSe
     with pytest.raises(ZeroDivisionError):
         with server_state_lock["b"]:
             fakeredis.FakeRedis(server=server).delete(state.store.lock_key("b"))
-            1 / 0  # noqa: B018
+            1 / 0
 
 
 def test_ensure_held_raises_once_renewal_fails(state: Hub, server: fakeredis.FakeServer) -> None:
@@ -165,7 +169,9 @@ def test_releasing_an_unheld_lock_is_an_error(state: Hub) -> None:
         server_state_lock["never"].release()
 
 
-def test_reads_under_the_lock_never_use_a_stale_cache(state: Hub, server: fakeredis.FakeServer) -> None:
+def test_reads_under_the_lock_never_use_a_stale_cache(
+    state: Hub, server: fakeredis.FakeServer
+) -> None:
     """The previous holder's write may not have reached our listener when we get the lock."""
     from streamlit_redis_state import codec
 

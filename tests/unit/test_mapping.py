@@ -33,7 +33,7 @@ def test_missing_keys_raise_keyerror_and_attributeerror_with_help() -> None:
     with pytest.raises(KeyError, match="setdefault"):
         server_state["nope"]
     with pytest.raises(AttributeError, match="Initialise it first"):
-        server_state.nope  # noqa: B018
+        server_state.nope
     assert not hasattr(server_state, "nope")
     assert getattr(server_state, "nope", 42) == 42
     with pytest.raises(KeyError):
@@ -44,8 +44,14 @@ def test_missing_keys_raise_keyerror_and_attributeerror_with_help() -> None:
 
 @pytest.mark.parametrize(
     ("key", "error"),
-    [(1, TypeError), (None, TypeError), (b"x", TypeError), ("", InvalidKey), ("__x__", InvalidKey),
-     ("k" * 1025, InvalidKey)],
+    [
+        (1, TypeError),
+        (None, TypeError),
+        (b"x", TypeError),
+        ("", InvalidKey),
+        ("__x__", InvalidKey),
+        ("k" * 1025, InvalidKey),
+    ],
 )
 def test_bad_keys_get_clear_errors(key: object, error: type[Exception]) -> None:
     with pytest.raises(error):
@@ -70,7 +76,9 @@ def test_mapping_methods() -> None:
     assert sorted(server_state.keys()) == ["x", "y"]
     assert sorted(server_state.values()) == [1, 2]
     assert sorted(server_state.items()) == [("x", 1), ("y", 2)]
-    assert server_state.to_dict() == {"x": 1, "y": 2} == server_state.copy() == copy.copy(server_state)
+    assert (
+        server_state.to_dict() == {"x": 1, "y": 2} == server_state.copy() == copy.copy(server_state)
+    )
     assert server_state.setdefault("x", 99) == 1
     assert server_state.setdefault("z", [0]) == [0] and server_state.z == [0]
     assert server_state.pop("z") == [0] and "z" not in server_state

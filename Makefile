@@ -1,0 +1,53 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+# Each installs what it needs: a venv with the package, and (as root, with apt)
+# Debian's redis-server when it is missing.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+APT    := $(shell command -v apt-get 2>/dev/null)
+ROOT   := $(shell [ "$$(id -u)" = 0 ] && echo yes)
+
+.PHONY: test lint unit integration demo venv system-deps clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+# Debian packages the tiers need, installed only when missing.
+system-deps:
+	@missing=""; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then \
+	  if [ -n "$(APT)" ] && [ -n "$(ROOT)" ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "missing:$$missing (install them, e.g. sudo apt-get install$$missing)"; \
+	  fi; \
+	fi
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+integration: venv system-deps
+	$(BIN)/pytest -q tests/integration
+
+test: venv system-deps lint
+	$(BIN)/pytest -q tests
+
+demo: venv system-deps
+	$(BIN)/python -m examples.demo $(DEMO_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,273 @@
+"""`make demo`: the multi-replica topology on one machine, without Docker.
+
+redis-server, N `streamlit run` replicas and nginx in front, all on loopback,
+the same shape as docker-compose.yml. What is missing degrades and says so:
+no nginx prints the replica URLs; no redis-server runs one replica on the
+embedded store. Ctrl-C stops everything this started (by pid).
+
+    python -m examples.demo [--replicas 2] [--port 8500] [--app examples/app.py]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NGINX_TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
+NAMESPACE = "demo"
+
+
+def find(name: str) -> str | None:
+    return shutil.which(name) or next(
+        (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.path.exists(p)), None
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def render_nginx(upstreams: list[str], listen: int) -> str:
+    """Fill the shared template the way nginx's docker image does (envsubst)."""
+    text = NGINX_TEMPLATE.read_text()
+    servers = " ".join(f"server {u} max_fails=1 fail_timeout=5s;" for u in upstreams)
+    return text.replace("${UPSTREAM_SERVERS}", servers).replace("${LISTEN_PORT}", str(listen))
+
+
+def nginx_main_conf(workdir: Path, site: Path) -> str:
+    return (
+        f"worker_processes 1;\ndaemon off;\npid {workdir}/nginx.pid;\n"
+        f"error_log {workdir}/nginx-error.log warn;\nevents {{}}\n"
+        f"http {{\n  access_log off;\n"
+        f"  client_body_temp_path {workdir}/body;\n  proxy_temp_path {workdir}/proxy;\n"
+        f"  fastcgi_temp_path {workdir}/fastcgi;\n  uwsgi_temp_path {workdir}/uwsgi;\n"
+        f"  scgi_temp_path {workdir}/scgi;\n  include {site};\n}}\n"
+    )
+
+
+def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"a demo process exited early:\n{log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"timed out waiting for {url}")
+
+
+class Topology:
+    """Starts and stops the demo's processes."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.workdir = Path(tempfile.mkdtemp(prefix="srs-demo-"))
+        self.url = ""
+        self.replica_urls: list[str] = []
+
+    def _spawn(
+        self, args: list[str], log: str, env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> subprocess.Popen[bytes]:
+        out = open(self.workdir / log, "wb")
+        proc = subprocess.Popen(
+            args,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=str(cwd) if cwd else None,
+            start_new_session=True,
+        )
+        self.procs.append(proc)
+        return proc
+
+    def start(self) -> None:
+        args = self.args
+        redis_server = find("redis-server")
+        replicas = args.replicas
+        env = {**os.environ}
+        if redis_server:
+            redis_port = args.redis_port or free_port()
+            data = self.workdir / "redis"
+            data.mkdir()
+            proc = self._spawn(
+                [
+                    redis_server,
+                    "--port",
+                    str(redis_port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--dir",
+                    str(data),
+                    "--appendonly",
+                    "yes",
+                    "--save",
+                    "",
+                ],
+                "redis.log",
+            )
+            self._wait_redis(redis_port, proc)
+            env["STREAMLIT_REDIS_STATE_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+            env["STREAMLIT_REDIS_STATE_NAMESPACE"] = NAMESPACE
+            print(f"redis-server  redis://127.0.0.1:{redis_port}  (pid {proc.pid})")
+        else:
+            print(
+                "redis-server not found: using the embedded store with ONE replica "
+                "(state is process-local; install redis-server for the real topology)"
+            )
+            replicas = 1
+            env.pop("STREAMLIT_REDIS_STATE_URL", None)
+
+        cookie_secret = secrets.token_hex(16)
+        base = args.port
+        ports = [self._pick(base + 1 + i) for i in range(replicas)]
+        for i, port in enumerate(ports):
+            name = f"replica-{i + 1}"
+            proc = self._spawn(
+                [
+                    sys.executable,
+                    "-m",
+                    "streamlit",
+                    "run",
+                    str(Path(args.app).resolve()),
+                    "--server.port",
+                    str(port),
+                    "--server.address",
+                    "127.0.0.1",
+                    "--server.headless",
+                    "true",
+                    "--browser.gatherUsageStats",
+                    "false",
+                ],
+                f"{name}.log",
+                cwd=ROOT,
+                # One cookie secret for all replicas (NOTES §3), as in compose.
+                env={**env, "SRS_REPLICA": name, "STREAMLIT_SERVER_COOKIE_SECRET": cookie_secret},
+            )
+            wait_http(
+                f"http://127.0.0.1:{port}/_stcore/health", 60, proc, self.workdir / f"{name}.log"
+            )
+            self.replica_urls.append(f"http://127.0.0.1:{port}")
+            print(f"{name:<13} http://127.0.0.1:{port}  (pid {proc.pid})")
+
+        nginx = find("nginx")
+        if nginx and replicas > 1:
+            listen = self._pick(base)
+            site = self.workdir / "site.conf"
+            site.write_text(render_nginx([f"127.0.0.1:{p}" for p in ports], listen))
+            main = self.workdir / "nginx.conf"
+            main.write_text(nginx_main_conf(self.workdir, site))
+            proc = self._spawn([nginx, "-c", str(main), "-p", str(self.workdir)], "nginx.log")
+            wait_http(
+                f"http://127.0.0.1:{listen}/_stcore/health",
+                20,
+                proc,
+                self.workdir / "nginx-error.log",
+            )
+            self.url = f"http://127.0.0.1:{listen}"
+            print(f"nginx         {self.url}  (pid {proc.pid})")
+        else:
+            if replicas > 1:
+                print(
+                    "nginx not found: open the replicas directly (install nginx for a "
+                    "load balancer with sticky sessions)"
+                )
+            self.url = self.replica_urls[0]
+        print(
+            f"\nOpen {self.url}   (logs in {self.workdir}; Ctrl-C stops everything)\n", flush=True
+        )
+
+    def _pick(self, port: int) -> int:
+        return port if port and port_free(port) else free_port()
+
+    @staticmethod
+    def _wait_redis(port: int, proc: subprocess.Popen[bytes]) -> None:
+        import redis
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise SystemExit("redis-server exited early")
+            try:
+                if redis.Redis(port=port, socket_timeout=1).ping():
+                    return
+            except redis.RedisError:
+                time.sleep(0.1)
+        raise SystemExit("redis-server did not answer")
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in reversed(self.procs):
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        self.procs.clear()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--replicas", type=int, default=int(os.environ.get("DEMO_REPLICAS", 2)))
+    p.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("DEMO_PORT", 8500)),
+        help="nginx listens here; replicas on the next ports (free ones if taken)",
+    )
+    p.add_argument("--redis-port", type=int, default=int(os.environ.get("DEMO_REDIS_PORT", 0)))
+    p.add_argument("--app", default=os.environ.get("DEMO_APP", str(ROOT / "examples" / "app.py")))
+    p.add_argument(
+        "--for-seconds", type=float, default=0, help="stop by itself after this long (for tests)"
+    )
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    topology = Topology(args)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        topology.start()
+        if args.for_seconds:
+            time.sleep(args.for_seconds)
+        else:
+            while all(p.poll() is None for p in topology.procs):
+                time.sleep(0.5)
+            print("a demo process exited; stopping the rest")
+    except KeyboardInterrupt:
+        print("\nstopping...")
+    finally:
+        topology.stop()
+
+
+if __name__ == "__main__":
+    main()
