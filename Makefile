@@ -1,6 +1,6 @@
 # Two commands on a fresh machine: `make demo` and `make test`.
 # Each installs what it needs: a venv with the package, and (as root, with apt)
-# Debian's redis-server when it is missing.
+# Debian's redis-server, nginx and chromium when they are missing.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -9,7 +9,10 @@ STAMP  := $(VENV)/.installed
 APT    := $(shell command -v apt-get 2>/dev/null)
 ROOT   := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
-.PHONY: test lint unit integration demo venv system-deps clean
+.PHONY: test lint unit integration browser demo venv system-deps clean
+
+# The browser tier needs Chromium; `make demo` does not.
+test browser: NEED_BROWSER := yes
 
 venv: $(STAMP)
 
@@ -23,6 +26,8 @@ $(STAMP): pyproject.toml
 system-deps:
 	@missing=""; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	[ "$(NEED_BROWSER)" != yes ] || command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ -n "$(APT)" ] && [ -n "$(ROOT)" ]; then \
 	    echo "installing:$$missing"; \
@@ -42,6 +47,9 @@ unit: venv
 
 integration: venv system-deps
 	$(BIN)/pytest -q tests/integration
+
+browser: venv system-deps
+	$(BIN)/pytest -q tests/browser
 
 test: venv system-deps lint
 	$(BIN)/pytest -q tests

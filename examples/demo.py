@@ -25,7 +25,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX_TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
+# The topology's facts; docker-compose.yml must agree (tests/unit/test_topology.py).
 NAMESPACE = "demo"
+DEFAULT_PORT = 8500  # nginx; compose publishes the same port
+DEFAULT_APP = "examples/chat/app.py"
+REDIS_ARGS = ["--appendonly", "yes"]
+APP_ENV = {"STREAMLIT_CLIENT_TOOLBAR_MODE": "minimal"}
 
 
 def find(name: str) -> str | None:
@@ -124,8 +129,7 @@ class Topology:
                     "127.0.0.1",
                     "--dir",
                     str(data),
-                    "--appendonly",
-                    "yes",
+                    *REDIS_ARGS,
                     "--save",
                     "",
                 ],
@@ -167,7 +171,12 @@ class Topology:
                 f"{name}.log",
                 cwd=ROOT,
                 # One cookie secret for all replicas (NOTES §3), as in compose.
-                env={**env, "SRS_REPLICA": name, "STREAMLIT_SERVER_COOKIE_SECRET": cookie_secret},
+                env={
+                    **env,
+                    **APP_ENV,
+                    "SRS_REPLICA": name,
+                    "STREAMLIT_SERVER_COOKIE_SECRET": cookie_secret,
+                },
             )
             wait_http(
                 f"http://127.0.0.1:{port}/_stcore/health", 60, proc, self.workdir / f"{name}.log"
@@ -244,7 +253,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="nginx listens here; replicas on the next ports (free ones if taken)",
     )
     p.add_argument("--redis-port", type=int, default=int(os.environ.get("DEMO_REDIS_PORT", 0)))
-    p.add_argument("--app", default=os.environ.get("DEMO_APP", str(ROOT / "examples" / "app.py")))
+    p.add_argument("--app", default=os.environ.get("DEMO_APP", str(ROOT / DEFAULT_APP)))
     p.add_argument(
         "--for-seconds", type=float, default=0, help="stop by itself after this long (for tests)"
     )

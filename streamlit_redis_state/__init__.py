@@ -25,6 +25,7 @@ from .errors import (
 from .hub import reconfigure
 from .locks import ServerStateLock, StateLock
 from .mapping import ServerState, _NoRerun, force_rerun_bound_sessions
+from .presence import leave_presence, presence
 
 __version__ = "0.1.0"
 
@@ -40,7 +41,7 @@ def configure(url: str | None = None, namespace: str | None = None, **options: A
     ``url`` is a ``redis://``, ``rediss://`` or ``unix://`` URL, with any
     password or ACL user in it. Other options: ``max_value_bytes``,
     ``socket_timeout``, ``connect_timeout``, ``lock_lease``, ``lock_timeout``,
-    ``ping_interval``, ``ping_deadline``. Calling it again with the same
+    ``ping_interval``, ``ping_deadline``, ``presence_ttl``. Calling it again with the same
     arguments does nothing; with different ones, it reconnects.
     """
     reconfigure({"url": url, "namespace": namespace, **options})
@@ -61,7 +62,9 @@ __all__ = [
     "ValueTooLarge",
     "configure",
     "force_rerun_bound_sessions",
+    "leave_presence",
     "no_rerun",
+    "presence",
     "server_state",
     "server_state_lock",
 ]

@@ -49,6 +49,8 @@ class Settings:
     #: waits for the answer before it declares the link dead.
     ping_interval: float = 2.0
     ping_deadline: float = 3.0
+    #: A presence member whose replica stops renewing it is gone after this long.
+    presence_ttl: float = 15.0
     source: str = field(default="default", compare=False)
 
     def validate(self) -> Settings:
@@ -71,6 +73,7 @@ class Settings:
             "lock_timeout",
             "ping_interval",
             "ping_deadline",
+            "presence_ttl",
         ):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value <= 0:

@@ -21,7 +21,7 @@ import contextvars
 import logging
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +54,7 @@ class Hub:
 
     def __init__(self, settings: Settings, client: Any = None) -> None:
         from .locks import LockManager
+        from .presence import PresenceManager
 
         self.settings = settings
         self.store = RedisStore(settings, client)
@@ -69,12 +70,14 @@ class Hub:
         self._flights: dict[str, threading.Lock] = {}
         self._unlock_waiters: dict[str, set[threading.Event]] = {}
         self.locks = LockManager(self)
+        self.presence = PresenceManager(self)
         self.listener = Listener(self.store, self)
         bridge.set_release_callback(self.drop_session)
         self.listener.start()
 
     def close(self) -> None:
         self.listener.stop()
+        self.presence.close()
         self.locks.close()
         self.store.close()
 
@@ -101,6 +104,7 @@ class Hub:
 
     def drop_session(self, session_id: str) -> None:
         """Forget a session: called when its tab disconnects or it is found gone."""
+        self.presence.drop_session(session_id)
         with self._lock:
             for key in self._session_keys.pop(session_id, ()):
                 entry = self._subs.get(key)
@@ -119,16 +123,32 @@ class Hub:
         with self._lock:
             return len(self._session_keys)
 
+    def watched_keys(self) -> list[str]:
+        """Keys some session of this process is subscribed to."""
+        with self._lock:
+            return list(self._subs)
+
     # -- reads --------------------------------------------------------------
 
-    def read(self, key: str, *, subscribe: bool = True) -> Snapshot:
+    def read(
+        self,
+        key: str,
+        *,
+        subscribe: bool = True,
+        fetch: Callable[[], Snapshot] | None = None,
+    ) -> Snapshot:
+        """A key's snapshot, from the cache when it can be trusted.
+
+        ``fetch`` reads something other than a plain value (a presence group)
+        that is versioned and notified like one.
+        """
         if subscribe:
             self.subscribe_current(key)
         if self.locks.token_for(key):
             # Under the key's lock the cache is not good enough: the previous
             # holder's write may not have reached our listener yet, and a
             # read-modify-write on that stale copy would lose its update.
-            return self._fetch(key)
+            return self._fetch(key, fetch)
         hit = self._cache_get(key)
         if hit is not None:
             return hit
@@ -136,11 +156,11 @@ class Hub:
             hit = self._cache_get(key)
             if hit is not None:
                 return hit
-            return self._fetch(key)
+            return self._fetch(key, fetch)
 
-    def _fetch(self, key: str) -> Snapshot:
+    def _fetch(self, key: str, fetch: Callable[[], Snapshot] | None = None) -> Snapshot:
         generation = self.listener.generation if self.listener.synced else None
-        snap = self.store.read(key)
+        snap = fetch() if fetch is not None else self.store.read(key)
         with self._lock:
             self.stats.redis_reads += 1
         self._cache_put(key, snap, generation)

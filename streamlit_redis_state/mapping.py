@@ -39,6 +39,8 @@ def check_key(key: object) -> str:
         )
     if key.startswith("__") and key.endswith("__"):
         raise InvalidKey(f"{key!r} is reserved: names like __x__ are Python's own")
+    if "\x00" in key:
+        raise InvalidKey("server_state keys must not contain NUL characters (reserved)")
     return key
 
 

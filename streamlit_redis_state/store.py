@@ -81,6 +81,72 @@ end
 return {1, ver, epoch}
 """
 
+# Presence: a sorted set of member ids scored by expiry (Redis's own clock, so
+# replicas' clocks never matter) and a hash of their display names. Every
+# membership change bumps the version of the group's pseudo key and publishes
+# like a value change, so reruns, the cache and resync need nothing new.
+# KEYS: zset, names, versions, seq, epoch
+# ARGV: field, channel, origin, epoch_candidate, ttl_ms, op(join|beat|leave|read), ...
+_PRESENCE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local op = ARGV[6]
+if op == 'read' then
+  local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
+  local out = {tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0'),
+               redis.call('GET', KEYS[5]) or ''}
+  for i, id in ipairs(ids) do
+    out[#out + 1] = redis.call('HGET', KEYS[2], id) or ''
+  end
+  return out
+end
+local epoch = redis.call('GET', KEYS[5])
+if not epoch then
+  epoch = ARGV[4]
+  redis.call('SET', KEYS[5], epoch)
+end
+local ttl = tonumber(ARGV[5])
+local changed = false
+if op == 'join' then
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[7])
+  if (not score) or tonumber(score) <= now
+     or redis.call('HGET', KEYS[2], ARGV[7]) ~= ARGV[8] then
+    changed = true
+  end
+  redis.call('ZADD', KEYS[1], now + ttl, ARGV[7])
+  redis.call('HSET', KEYS[2], ARGV[7], ARGV[8])
+elseif op == 'beat' then
+  -- ARGV[7..]: pairs of member id, name
+  for i = 7, #ARGV, 2 do
+    local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+    if (not score) or tonumber(score) <= now then
+      changed = true
+      redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+    end
+    redis.call('ZADD', KEYS[1], now + ttl, ARGV[i])
+  end
+elseif op == 'leave' then
+  if redis.call('ZREM', KEYS[1], ARGV[7]) == 1 then
+    changed = true
+  end
+  redis.call('HDEL', KEYS[2], ARGV[7])
+end
+local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
+for i, id in ipairs(dead) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('HDEL', KEYS[2], id)
+  changed = true
+end
+if not changed then
+  return 0
+end
+local ver = redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
+local seq = redis.call('INCR', KEYS[4])
+redis.call('PUBLISH', ARGV[2], cjson.encode({
+  k = ARGV[1], v = ver, s = seq, o = ARGV[3], q = 0, e = epoch, f = 0}))
+return 1
+"""
+
 _EXTEND = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -144,6 +210,7 @@ class RedisStore:
         self._change = self.client.register_script(_CHANGE)
         self._extend = self.client.register_script(_EXTEND)
         self._release = self.client.register_script(_RELEASE)
+        self._presence = self.client.register_script(_PRESENCE)
 
     @staticmethod
     def _connect(settings: Settings) -> redis.Redis:
@@ -300,6 +367,48 @@ class RedisStore:
             _text(out[1]),
             {k: int(v or 0) for k, v in zip(keys, versions, strict=True)},
         )
+
+    # -- presence ---------------------------------------------------------
+
+    @staticmethod
+    def presence_field(group: str) -> str:
+        """The pseudo key whose version tracks a presence group (NUL keeps it apart)."""
+        return "\x00presence:" + group
+
+    def _presence_call(self, group: str, op: str, ttl_ms: int, args: list[str]) -> Any:
+        keys = [
+            self.prefix + "p:" + group,
+            self.prefix + "pn:" + group,
+            self.versions_key,
+            self.seq_key,
+            self.epoch_key,
+        ]
+        head: list[str | int] = [
+            self.presence_field(group),
+            self.channel,
+            "",
+            self._epoch_candidate,
+            ttl_ms,
+            op,
+        ]
+        with self._errors():
+            return self._presence(keys=keys, args=[*head, *args])
+
+    def presence_join(self, group: str, member: str, name: str, ttl_ms: int) -> bool:
+        return bool(self._presence_call(group, "join", ttl_ms, [member, name]))
+
+    def presence_beat(self, group: str, members: dict[str, str], ttl_ms: int) -> bool:
+        """Extend ``members`` (id -> name), re-adding any that expired, and reap the dead."""
+        flat = [x for pair in members.items() for x in pair]
+        return bool(self._presence_call(group, "beat", ttl_ms, flat))
+
+    def presence_leave(self, group: str, member: str) -> bool:
+        return bool(self._presence_call(group, "leave", 0, [member]))
+
+    def presence_read(self, group: str) -> tuple[int, str, list[str]]:
+        """Version, epoch and the names of the live members."""
+        out = self._presence_call(group, "read", 0, [])
+        return int(out[0]), _text(out[1]), [_text(n) for n in out[2:]]
 
     # -- locks ------------------------------------------------------------
 

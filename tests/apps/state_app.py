@@ -4,6 +4,7 @@
     ?op=del&key=x         delete x
     ?op=incr&key=n&tag=t  add 1 to n once per tag, under server_state_lock
     &tag=name             append "name" to $SRS_TEST_RUN_LOG on every run
+    &frag=1               read the key inside an st.fragment instead of at top level
 
 Every run ends by showing `key=value` (which subscribes) and the replica.
 """
@@ -40,5 +41,14 @@ elif op == "incr":
             server_state[key] = counter
 
 st.text(f"replica={os.environ.get('SRS_REPLICA', '?')}")
-value = server_state.get(key, "<missing>")
-st.text(f"{key}={value['count'] if isinstance(value, dict) else value}")
+
+
+def show() -> None:
+    value = server_state.get(key, "<missing>")
+    st.text(f"{key}={value['count'] if isinstance(value, dict) else value}")
+
+
+if params.get("frag"):
+    st.fragment(show)()
+else:
+    show()

@@ -148,3 +148,20 @@ def test_st_app_under_uvicorn_is_a_replica_too(
             s.close()
     finally:
         asgi.stop()
+
+
+def test_a_key_read_in_a_fragment_reruns_only_the_fragment(
+    replicas: tuple[StreamlitServer, StreamlitServer],
+) -> None:
+    a, b = replicas
+    pane = b.session("key=fragkey&frag=1")
+    pane.wait_text("fragkey=<missing>")
+    assert not pane.last.fragment
+    writer = a.session("op=set&key=fragkey&val=1")
+    try:
+        run = pane.wait_text("fragkey=1")
+        assert run.fragment, "a full app run was pushed; only the fragment should rerun"
+        assert "replica=B" not in run.texts  # the top level did not run again
+    finally:
+        writer.close()
+        pane.close()

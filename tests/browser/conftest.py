@@ -1,0 +1,84 @@
+"""Browser tier: Debian's Chromium driven by Playwright, through nginx to two replicas.
+
+The topology is the one `make demo` starts (examples/demo.py), so the demo
+itself is what these tests exercise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from examples.demo import ROOT, Topology
+from tests.harness import free_port, require_binary
+
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="module")
+def topology() -> Iterator[Topology]:
+    require_binary("redis-server")
+    require_binary("nginx")
+    args = argparse.Namespace(
+        replicas=2,
+        port=free_port(),
+        redis_port=0,
+        app=str(ROOT / "examples" / "chat" / "app.py"),
+        for_seconds=0,
+    )
+    topo = Topology(args)
+    try:
+        topo.start()
+        assert topo.url and len(topo.replica_urls) == 2
+        yield topo
+    finally:
+        topo.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    chromium = require_binary("chromium")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=os.path.realpath(chromium), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def shot(page: object, name: str) -> Path:
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    return path
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """On a failure, save a screenshot of every open page as a test artifact."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when not in ("setup", "call") or not report.failed:
+        return
+    b = item.funcargs.get("browser") if hasattr(item, "funcargs") else None
+    if b is None:
+        return
+    for i, context in enumerate(b.contexts):  # type: ignore[attr-defined]
+        for j, page in enumerate(context.pages):
+            try:
+                shot(page, f"FAILED-{item.name}-{i}-{j}")
+            except Exception:
+                pass

@@ -1,0 +1,75 @@
+"""docker-compose.yml and `make demo` (examples/demo.py) describe the same topology."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from examples import demo
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return data
+
+
+def test_the_same_services() -> None:
+    assert set(compose()["services"]) == {"redis", "app", "nginx"}
+
+
+def test_redis_is_persistent_and_private() -> None:
+    redis = compose()["services"]["redis"]
+    assert redis["command"][0] == "redis-server"
+    assert redis["command"][1:] == demo.REDIS_ARGS
+    assert any(v.endswith(":/data") for v in redis["volumes"])
+    assert "ports" not in redis
+
+
+def test_replicas_run_the_same_app_with_the_same_settings() -> None:
+    app = compose()["services"]["app"]
+    env = app["environment"]
+    assert env["STREAMLIT_REDIS_STATE_NAMESPACE"] == demo.NAMESPACE
+    assert env["STREAMLIT_REDIS_STATE_URL"].startswith("redis://redis:")
+    assert "STREAMLIT_SERVER_COOKIE_SECRET" in env  # shared by every replica, as in the demo
+    for name, value in demo.APP_ENV.items():
+        assert env[name] == value
+    assert demo.DEFAULT_APP in app["command"]
+    assert demo.DEFAULT_APP in (ROOT / "Dockerfile").read_text()
+    assert (ROOT / demo.DEFAULT_APP).exists()
+    assert "_stcore/health" in " ".join(app["healthcheck"]["test"])
+
+
+def test_nginx_uses_the_one_template_with_the_same_values() -> None:
+    nginx = compose()["services"]["nginx"]
+    mount = next(v for v in nginx["volumes"] if "nginx.conf.template" in v)
+    assert (ROOT / mount.split(":")[0]).resolve() == demo.NGINX_TEMPLATE
+    env = nginx["environment"]
+    assert nginx["ports"] == [f"{demo.DEFAULT_PORT}:{env['LISTEN_PORT']}"]
+    assert int(env["LISTEN_PORT"]) == demo.DEFAULT_PORT
+    template = demo.NGINX_TEMPLATE.read_text()
+    placeholders = set(re.findall(r"\$\{(\w+)\}", template))
+    assert placeholders == {"UPSTREAM_SERVERS", "LISTEN_PORT"} <= set(env)
+    # What docker's envsubst makes of the template is what the demo renders.
+    port = compose()["services"]["app"]["expose"][0]
+    by_compose = template.replace("${UPSTREAM_SERVERS}", env["UPSTREAM_SERVERS"]).replace(
+        "${LISTEN_PORT}", env["LISTEN_PORT"]
+    )
+    assert demo.render_nginx([f"app:{port}"], demo.DEFAULT_PORT) == by_compose
+
+
+def test_sticky_sessions_and_websockets_are_configured() -> None:
+    text = demo.NGINX_TEMPLATE.read_text()
+    for needle in (
+        "hash $srs_route consistent",
+        "proxy_http_version 1.1",
+        "Upgrade",
+        "$http_host",
+        "proxy_buffering off",
+        "/_stcore/health",
+    ):
+        assert needle in text
