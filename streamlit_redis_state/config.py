@@ -110,23 +110,45 @@ def _from_secrets() -> dict[str, Any]:
         return {}
 
 
+def _option_names() -> list[str]:
+    return [n for n in Settings.__dataclass_fields__ if n != "source"]
+
+
+def _coerce(name: str, raw: object, where: str) -> object:
+    """Convert a text setting (environment, secrets) to the field's type."""
+    if name in ("url", "namespace"):
+        return str(raw)
+    try:
+        return int(str(raw)) if name == "max_value_bytes" else float(str(raw))
+    except ValueError:
+        raise ConfigurationError(f"{where}: {name} must be a number, got {raw!r}") from None
+
+
 def resolve(overrides: dict[str, Any]) -> Settings:
-    """Merge the three sources; ``overrides`` come from :func:`configure`."""
+    """Merge the three sources; ``overrides`` come from :func:`configure`.
+
+    Every option can come from each source: ``STREAMLIT_REDIS_STATE_<NAME>``
+    in the environment (e.g. ``STREAMLIT_REDIS_STATE_LOCK_LEASE=30``) and
+    ``<name>`` in ``[connections.redis_state]``, so operators can tune
+    timeouts without touching code.
+    """
+    unknown = set(overrides) - set(_option_names())
+    if unknown:
+        raise ConfigurationError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     values: dict[str, Any] = {}
     source = "default"
     secrets = _from_secrets()
-    for name in ("url", "namespace"):
-        if secrets.get(name):
-            values[name] = str(secrets[name])
-            source = "secrets.toml"
-    if os.environ.get(ENV_URL):
-        values["url"] = os.environ[ENV_URL]
-        source = "environment"
-    if os.environ.get(ENV_NAMESPACE):
-        values["namespace"] = os.environ[ENV_NAMESPACE]
-    unknown = set(overrides) - set(Settings.__dataclass_fields__) - {"source"}
-    if unknown:
-        raise ConfigurationError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    for name in _option_names():
+        if secrets.get(name) not in (None, ""):
+            values[name] = _coerce(name, secrets[name], "secrets.toml")
+            if name == "url":
+                source = "secrets.toml"
+    for name in _option_names():
+        raw = os.environ.get(f"STREAMLIT_REDIS_STATE_{name.upper()}")
+        if raw:
+            values[name] = _coerce(name, raw, f"STREAMLIT_REDIS_STATE_{name.upper()}")
+            if name == "url":
+                source = "environment"
     if overrides.get("url") is not None:
         source = "configure()"
     values.update({k: v for k, v in overrides.items() if v is not None})

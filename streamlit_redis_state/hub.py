@@ -69,6 +69,10 @@ class Hub:
         self._epoch: str | None = None
         self._flights: dict[str, threading.Lock] = {}
         self._unlock_waiters: dict[str, set[threading.Event]] = {}
+        # Sessions whose run met an unreachable Redis: rerun when it is back,
+        # so a page showing the error recovers without anyone clicking.
+        self._failed: dict[str, set[str] | None] = {}
+        self.store.on_unavailable = self._note_failure
         self.locks = LockManager(self)
         self.presence = PresenceManager(self)
         self.listener = Listener(self.store, self)
@@ -243,6 +247,20 @@ class Hub:
             )
         return result
 
+    # -- outages ------------------------------------------------------------
+
+    def _note_failure(self) -> None:
+        place = bridge.current_place()
+        if place is not None:
+            with self._lock:
+                _merge(self._failed, place.session_id, None)
+
+    def on_healthy(self) -> None:
+        """Redis answered again: rerun the sessions that saw it fail."""
+        with self._lock:
+            targets, self._failed = self._failed, {}
+        self._rerun(targets)
+
     # -- the listener's sink ------------------------------------------------
 
     def on_disconnect(self) -> None:
@@ -298,6 +316,9 @@ class Hub:
                     self._latest[key] = versions.get(key, 0)
                     for sid, frags in self._subs.get(key, {}).items():
                         _merge(targets, sid, frags)
+            for sid, frags in self._failed.items():
+                _merge(targets, sid, frags)
+            self._failed = {}
         self._rerun(targets)
         return seq
 

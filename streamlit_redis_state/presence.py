@@ -76,7 +76,7 @@ class PresenceManager:
         with self._lock:
             known = self._members.get(group, {}).get(member)
         if known != name:
-            self.hub.store.presence_join(group, member, name, self.ttl_ms)
+            self.hub.store.presence_join(group, member, name, self.ttl_ms, origin=member)
             with self._lock:
                 self._members.setdefault(group, {})[member] = name
             bridge.watch_disconnect(place.session_id)

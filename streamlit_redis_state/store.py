@@ -207,6 +207,8 @@ class RedisStore:
         # after the data was (re)created.
         self._epoch_candidate = uuid.uuid4().hex[:16]
         self._pubsub_client: redis.Redis | None = None
+        #: Told (in the calling thread) whenever Redis could not be reached.
+        self.on_unavailable: Callable[[], None] | None = None
         self._change = self.client.register_script(_CHANGE)
         self._extend = self.client.register_script(_EXTEND)
         self._release = self.client.register_script(_RELEASE)
@@ -256,7 +258,13 @@ class RedisStore:
     def _errors(self) -> Iterator[None]:
         try:
             yield
+        except redis.AuthenticationError as exc:
+            raise ServerStateError(
+                f"Redis at {self.settings.redacted_url()} refused the credentials: {exc}"
+            ) from exc
         except (redis.ConnectionError, redis.TimeoutError) as exc:
+            if self.on_unavailable is not None:
+                self.on_unavailable()
             raise StateUnavailable(
                 f"Redis at {self.settings.redacted_url()} is unreachable: {exc}"
             ) from exc
@@ -375,7 +383,9 @@ class RedisStore:
         """The pseudo key whose version tracks a presence group (NUL keeps it apart)."""
         return "\x00presence:" + group
 
-    def _presence_call(self, group: str, op: str, ttl_ms: int, args: list[str]) -> Any:
+    def _presence_call(
+        self, group: str, op: str, ttl_ms: int, args: list[str], origin: str = ""
+    ) -> Any:
         keys = [
             self.prefix + "p:" + group,
             self.prefix + "pn:" + group,
@@ -386,7 +396,7 @@ class RedisStore:
         head: list[str | int] = [
             self.presence_field(group),
             self.channel,
-            "",
+            origin,
             self._epoch_candidate,
             ttl_ms,
             op,
@@ -394,8 +404,11 @@ class RedisStore:
         with self._errors():
             return self._presence(keys=keys, args=[*head, *args])
 
-    def presence_join(self, group: str, member: str, name: str, ttl_ms: int) -> bool:
-        return bool(self._presence_call(group, "join", ttl_ms, [member, name]))
+    def presence_join(
+        self, group: str, member: str, name: str, ttl_ms: int, origin: str = ""
+    ) -> bool:
+        """Add or refresh ``member``; ``origin`` (process:session) is not rerun by it."""
+        return bool(self._presence_call(group, "join", ttl_ms, [member, name], origin))
 
     def presence_beat(self, group: str, members: dict[str, str], ttl_ms: int) -> bool:
         """Extend ``members`` (id -> name), re-adding any that expired, and reap the dead."""

@@ -69,3 +69,16 @@ def test_bad_configuration_is_refused_where_it_is_made(overrides: dict[str, obje
 def test_password_is_redacted() -> None:
     s = Settings(url="redis://user:secret@host:6379/0")
     assert "secret" not in s.redacted_url() and "user:***@" in s.redacted_url()
+
+
+def test_every_option_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("streamlit_redis_state.config._from_secrets", lambda: {"lock_lease": "7"})
+    assert resolve({}).lock_lease == 7.0
+    monkeypatch.setenv("STREAMLIT_REDIS_STATE_LOCK_LEASE", "3.5")
+    monkeypatch.setenv("STREAMLIT_REDIS_STATE_MAX_VALUE_BYTES", "4096")
+    s = resolve({})
+    assert (s.lock_lease, s.max_value_bytes) == (3.5, 4096)
+    assert resolve({"lock_lease": 9}).lock_lease == 9
+    monkeypatch.setenv("STREAMLIT_REDIS_STATE_PING_DEADLINE", "soon")
+    with pytest.raises(ConfigurationError, match="PING_DEADLINE"):
+        resolve({})
