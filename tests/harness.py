@@ -110,6 +110,8 @@ class RedisServer:
     def _pings(self) -> bool:
         try:
             return bool(self.client().ping())
+        except (redis.AuthenticationError, redis.ResponseError):
+            return True  # it answered: up, with a password
         except redis.RedisError:
             return False
 
@@ -120,6 +122,19 @@ class RedisServer:
         if self.proc is not None:
             stop_process(self.proc)
             self.proc = None
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown save, as in a crash."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
+    def restart(self, *extra: str) -> None:
+        """Stop, then start on the same port (and data directory) with new arguments."""
+        self.stop()
+        self.extra = list(extra)
+        self.start()
 
     def close(self) -> None:
         self.stop()
@@ -186,6 +201,12 @@ class StreamlitServer:
         stop_process(self.proc)
         self._log_file.close()
         self.log.unlink(missing_ok=True)
+
+    def kill(self) -> None:
+        """SIGKILL the replica: its locks and presence are left to their leases."""
+        self.proc.kill()
+        self.proc.wait(10)
+        self.stop()
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -291,6 +312,15 @@ class HeadlessSession:
 
     def wait_text(self, text: str, timeout: float = 15) -> Run:
         return self.wait_for(lambda r: text in r.texts, timeout, f"text {text!r}")
+
+    def click(self) -> None:
+        """Ask for a rerun, as a widget interaction does."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        msg = BackMsg()
+        msg.rerun_script.query_string = self.query
+        msg.rerun_script.page_script_hash = ""
+        self.ws.send(msg.SerializeToString())
 
     def close(self) -> None:
         try:

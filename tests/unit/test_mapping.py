@@ -175,3 +175,44 @@ def test_copy_and_deepcopy_do_not_probe_redis_for_dunders() -> None:
     server_state.a = 1
     assert copy.deepcopy(server_state) == {"a": 1}
     assert not hasattr(server_state, "__deepcopy_not__")
+
+
+class Opaque:
+    pass
+
+
+def _values() -> object:
+    from hypothesis import strategies as st
+
+    bad = st.one_of(st.builds(Opaque), st.builds(object), st.just(1j), st.just(bytearray(b"x")))
+    leaves = st.one_of(
+        st.integers(), st.text(max_size=5), st.none(), st.floats(allow_nan=False), bad
+    )
+    return st.recursive(
+        leaves,
+        lambda c: st.one_of(
+            st.lists(c, max_size=3),
+            st.dictionaries(st.text(max_size=3), c, max_size=3),
+            st.tuples(c),
+        ),
+        max_leaves=6,
+    )
+
+
+def test_fuzz_every_write_round_trips_or_is_rejected_untouched(state: Hub) -> None:
+    from hypothesis import HealthCheck, given, settings
+
+    server_state.fz = "sentinel"
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(_values())
+    def check(value: object) -> None:
+        before = server_state.fz
+        try:
+            server_state.fz = value
+        except UnsupportedValue:
+            assert server_state.fz == before
+            return
+        assert server_state.fz == value
+
+    check()
