@@ -83,7 +83,7 @@ def test_acl_user_confined_to_its_namespace() -> None:
         with pytest.raises(redis.exceptions.NoPermissionError):
             as_app.get("srs:{other}:v:secret")
         configure(url=f"redis://app:app-pw@127.0.0.1:{server.port}/0", namespace="other")
-        with pytest.raises(ServerStateError, match="NOPERM|permission"):
+        with pytest.raises(ServerStateError, match=r"NOPERM|permission"):
             server_state["secret"] = 1
         assert admin.get("srs:{other}:v:secret") == b"x"
     finally:
