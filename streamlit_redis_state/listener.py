@@ -54,14 +54,15 @@ def parse_event(data: bytes | str) -> dict[str, Any] | None:
         logger.warning("ignored a malformed notification: %.80r", data)
         return None
     if "u" in event:
-        return event if isinstance(event["u"], str) else None
-    ok = (
-        isinstance(event.get("k"), str)
-        and isinstance(event.get("v"), int)
-        and isinstance(event.get("s"), int)
-        and isinstance(event.get("o", ""), str)
-        and isinstance(event.get("e", ""), str)
-    )
+        ok = isinstance(event["u"], str)
+    else:
+        ok = (
+            isinstance(event.get("k"), str)
+            and isinstance(event.get("v"), int)
+            and isinstance(event.get("s"), int)
+            and isinstance(event.get("o", ""), str)
+            and isinstance(event.get("e", ""), str)
+        )
     if not ok:
         logger.warning("ignored a malformed notification: %.80r", data)
         return None

@@ -255,3 +255,15 @@ def test_killed_replica_leaves_others_alone_and_its_lock_expires(cluster: Cluste
         waiter.close()
     finally:
         holder.close()
+
+
+def test_reset_links_reconnect_by_themselves(cluster: Cluster) -> None:
+    cluster.readers()
+    proxy = cluster.proxies[0]  # replica A's link
+    with Writer() as writer:
+        wait_until(lambda: writer.acked > 10, 10, "writes")
+        proxy.set_mode("reset")  # every connection reset, new ones refused
+        mark = writer.acked
+        wait_until(lambda: writer.acked > mark + 30, 10, "writes while A is refused")
+        proxy.set_mode("pass")
+        recover_and_check(cluster, writer)

@@ -225,7 +225,11 @@ def test_epoch_change_reruns_everyone_and_drops_the_cache(
 
 @pytest.mark.parametrize("garbage", [b"not json", b"[1,2]", b'{"k": 1}', b'{"u": 5}', b"\xff\xfe"])
 def test_garbage_notifications_are_ignored(
-    state: Hub, st_fake: FakeStreamlit, server: fakeredis.FakeServer, garbage: bytes
+    state: Hub,
+    st_fake: FakeStreamlit,
+    server: fakeredis.FakeServer,
+    garbage: bytes,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     read_as(st_fake, "s", "x")
     raw = fakeredis.FakeRedis(server=server)
@@ -233,6 +237,7 @@ def test_garbage_notifications_are_ignored(
     server_state.x = 1
     st_fake.wait_reruns({"s"})
     assert state.listener.synced
+    assert "ignored a malformed notification" in caplog.text
 
 
 def test_corrupt_value_names_the_key_and_other_keys_work(
