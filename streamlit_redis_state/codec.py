@@ -189,4 +189,22 @@ def _find_unsupported(obj: Any, path: str) -> tuple[str, Any]:
     return (path, obj)
 
 
-__all__ = ["MAGIC", "SUPPORTED_TYPES", "decode", "encode"]
+def join_items(item_blobs: list[bytes]) -> tuple[bytes, int]:
+    """The bodies of encoded items, concatenated, and their count (for list values)."""
+    for blob in item_blobs:
+        if not blob.startswith(MAGIC):
+            raise CorruptValue("a list item was not written by streamlit_redis_state")
+    return b"".join(b[len(MAGIC) :] for b in item_blobs), len(item_blobs)
+
+
+def list_blob(bodies: bytes, count: int) -> bytes:
+    """A blob that decodes to the list of ``count`` items whose bodies are ``bodies``.
+
+    Lets an appended list be stored item by item, yet read, cached and
+    decoded as one value, and extended without re-encoding what is there.
+    """
+    header: bytes = msgpack.Packer().pack_array_header(count)
+    return MAGIC + header + bodies
+
+
+__all__ = ["MAGIC", "SUPPORTED_TYPES", "decode", "encode", "join_items", "list_blob"]

@@ -65,6 +65,9 @@ class Hub:
         self._subs: dict[str, dict[str, set[str] | None]] = {}
         self._session_keys: dict[str, set[str]] = {}
         self._cache: dict[str, Snapshot] = {}
+        # Lists that only grew since they were cached: the next read fetches
+        # just the new items and extends them.
+        self._bases: dict[str, Snapshot] = {}
         self._latest: dict[str, int] = {}
         self._epoch: str | None = None
         self._flights: dict[str, threading.Lock] = {}
@@ -164,6 +167,20 @@ class Hub:
 
     def _fetch(self, key: str, fetch: Callable[[], Snapshot] | None = None) -> Snapshot:
         generation = self.listener.generation if self.listener.synced else None
+        with self._lock:
+            base = self._bases.pop(key, None)
+        if base is not None and fetch is None:
+            items, version, epoch, list_base, length = self.store.read_tail(key, base.count)
+            if (
+                0 < list_base <= base.version  # the same list, not one made since
+                and epoch == base.epoch
+                and length == base.count + len(items)
+            ):
+                snap = base.extended(items, version)
+                with self._lock:
+                    self.stats.redis_reads += 1
+                self._cache_put(key, snap, generation)
+                return snap
         snap = fetch() if fetch is not None else self.store.read(key)
         with self._lock:
             self.stats.redis_reads += 1
@@ -231,20 +248,43 @@ class Hub:
 
     # -- writes -------------------------------------------------------------
 
-    def change(self, key: str, op: str, blob: bytes = b"", *, token: str = "") -> Change:
-        """Run one change (``set``, ``add``, ``del``, ``touch``) as this process and session."""
+    def change(
+        self,
+        key: str,
+        op: str,
+        blob: bytes = b"",
+        *,
+        token: str = "",
+        items: list[bytes] | None = None,
+    ) -> Change:
+        """Run one change (see :meth:`RedisStore.change`) as this process and session."""
         place = bridge.current_place()
         origin = f"{self.process_id}:{place.session_id if place else ''}"
         generation = self.listener.generation if self.listener.synced else None
+        with self._lock:
+            before = self._cache.get(key) or self._bases.get(key)
         result = self.store.change(
-            key, op, blob, origin=origin, quiet=quiet_depth.get() > 0, token=token
+            key, op, blob, origin=origin, quiet=quiet_depth.get() > 0, token=token, items=items
         )
-        if result.changed and op in ("set", "add", "del"):
-            self._cache_put(
-                key,
-                Snapshot(blob if op != "del" else None, result.version, result.epoch),
-                generation,
-            )
+        if not result.changed:
+            return result
+        snap: Snapshot | None = None
+        if op in ("set", "add", "del"):
+            snap = Snapshot(blob if op != "del" else None, result.version, result.epoch)
+        elif op == "append" and items and before is not None and before.bodies is not None:
+            # Ours was the only change since the cached list: extend it locally.
+            if before.version == result.version - 1 and before.count + len(items) == result.length:
+                snap = before.extended(items, result.version)
+        if snap is not None:
+            self._cache_put(key, snap, generation)
+        else:
+            # Read-your-writes: never serve this process the value from
+            # before its own change while the notification is on its way.
+            with self._lock:
+                self._cache.pop(key, None)
+                self._bases.pop(key, None)
+                if result.version > self._latest.get(key, 0):
+                    self._latest[key] = result.version
         return result
 
     # -- outages ------------------------------------------------------------
@@ -266,6 +306,7 @@ class Hub:
     def on_disconnect(self) -> None:
         with self._lock:
             self._cache.clear()
+            self._bases.clear()
 
     def on_unlock(self, key: str) -> None:
         with self._lock:
@@ -287,6 +328,14 @@ class Hub:
                 cached = self._cache.get(key)
                 if cached is not None and cached.version < version:
                     del self._cache[key]
+                    if (
+                        "a" in event
+                        and cached.bodies is not None
+                        and cached.count == event.get("n", -1) - event["a"]
+                    ):
+                        self._bases[key] = cached
+                if "a" not in event:
+                    self._bases.pop(key, None)
                 quiet = bool(event.get("q"))
                 targets = {} if quiet else dict(self._subs.get(key, {}))
         if quiet:
@@ -304,6 +353,7 @@ class Hub:
         with self._lock:
             self.stats.resyncs += 1
             self._cache.clear()
+            self._bases.clear()
             if self._epoch_lost(epoch):
                 targets = self._reset_to(epoch)
                 for key, version in versions.items():
@@ -335,6 +385,7 @@ class Hub:
         )
         self._epoch = epoch
         self._cache.clear()
+        self._bases.clear()
         self._latest.clear()
         targets: dict[str, set[str] | None] = {}
         for entry in self._subs.values():

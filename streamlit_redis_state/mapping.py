@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from . import codec
-from .errors import InvalidKey
+from .errors import InvalidKey, ServerStateError
 from .hub import get_hub, quiet_depth
 from .locks import StateLock
 
@@ -214,6 +214,49 @@ class ServerState(MutableMapping[str, Any]):
                 value = codec.decode(self._encode(key, default), key=key)
             yield value
             self[key] = value
+
+    def append(self, key: str, *items: Any, max_len: int | None = None) -> int:
+        """Append ``items`` to the list at ``key`` atomically; returns the new length.
+
+        Unlike ``with edit(key) as l: l.append(x)``, the cost does not grow
+        with the list: only the new items are sent, published about and
+        fetched by the other processes, whose cached copy is extended in
+        place. Reads still return the whole list. A missing key starts an
+        empty list; a key holding a list written with ``[]`` is converted
+        once; a key holding anything else raises ``TypeError``.
+
+        ``max_len`` bounds the list: once it holds more than twice
+        ``max_len`` items, only the newest ``max_len`` are kept (trimming in
+        bulk keeps the cost per append constant).
+        """
+        key = check_key(key)
+        if max_len is not None and (not isinstance(max_len, int) or max_len < 1):
+            raise ValueError(f"max_len must be a positive int, got {max_len!r}")
+        cap = str(max_len or 0).encode()
+        if not items:
+            return len(self.get(key, []))
+        blobs = [self._encode(key, item) for item in items]
+        hub = get_hub()
+        for _ in range(10):
+            token = hub.locks.token_for(key)
+            result = hub.change(key, "append", cap, token=token, items=blobs)
+            if result.code != 2:
+                return result.length
+            # The key holds a plain value: turn it into a list, if it is one,
+            # unless someone changes it meanwhile (then look again).
+            snap = hub.store.read(key)
+            if snap.blob is None or snap.bodies is not None:
+                continue
+            value = codec.decode(snap.blob, key=key)
+            if type(value) is not list:
+                raise TypeError(
+                    f"server_state[{key!r}] holds a {type(value).__name__}; append needs a list"
+                )
+            existing = [codec.encode(v) for v in value]
+            result = hub.change(key, "convert", snap.blob, token=token, items=existing + blobs)
+            if result.code == 1:
+                return result.length
+        raise ServerStateError(f"append to {key!r} kept racing with other writes; try again")
 
     # -- internals --------------------------------------------------------
 

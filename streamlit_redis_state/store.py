@@ -43,8 +43,14 @@ logger = logging.getLogger("streamlit_redis_state")
 _FENCED = -1
 
 _CHANGE = """
--- KEYS: value, versions, keys, seq, epoch, lock
--- ARGV: field, op(set|add|del|touch), blob, origin, quiet, epoch_candidate, channel, token
+-- KEYS: value, versions, keys, seq, epoch, lock, list, listbase
+-- ARGV: field, op, blob, origin, quiet, epoch_candidate, channel, token, items...
+-- op: set | add (set if absent) | del | touch (notify only)
+--     | append (items; ARGV[3] = cap: past 2*cap items, keep the newest cap)
+--     | convert (a plain list value, ARGV[3], becomes the list of items)
+-- Returns {code, version, epoch, extra}: code 1 changed, 0 no change,
+-- -1 fenced (lock lost), 2 append found a plain value (convert first),
+-- 3 convert found the value changed (read again).
 if ARGV[8] ~= '' and redis.call('GET', KEYS[6]) ~= ARGV[8] then
   return {-1, 0, ''}
 end
@@ -54,31 +60,90 @@ if not epoch then
   redis.call('SET', KEYS[5], epoch)
 end
 local op = ARGV[2]
-local old = false
+local function current()
+  return tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+end
+local is_list = redis.call('EXISTS', KEYS[7]) == 1
+local extra = false
+local appended = 0
 if op == 'set' or op == 'add' then
-  old = redis.call('GET', KEYS[1])
-  if old == ARGV[3] or (op == 'add' and old) then
-    return {0, tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0'), epoch}
+  local old = redis.call('GET', KEYS[1])
+  if (op == 'add' and (old or is_list)) or (not is_list and old == ARGV[3]) then
+    return {0, current(), epoch}
+  end
+  if is_list then
+    redis.call('DEL', KEYS[7])
+    redis.call('HDEL', KEYS[8], ARGV[1])
   end
   redis.call('SET', KEYS[1], ARGV[3])
   redis.call('SADD', KEYS[3], ARGV[1])
 elseif op == 'del' then
-  old = redis.call('GET', KEYS[1])
-  if not old then
-    return {0, tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0'), epoch}
+  if is_list then
+    extra = redis.call('LRANGE', KEYS[7], 0, -1)
+    redis.call('DEL', KEYS[7])
+    redis.call('HDEL', KEYS[8], ARGV[1])
+  else
+    extra = redis.call('GET', KEYS[1])
+    if not extra then
+      return {0, current(), epoch}
+    end
+    redis.call('DEL', KEYS[1])
   end
-  redis.call('DEL', KEYS[1])
   redis.call('SREM', KEYS[3], ARGV[1])
+elseif op == 'append' or op == 'convert' then
+  if op == 'append' and redis.call('EXISTS', KEYS[1]) == 1 then
+    return {2, current(), epoch}
+  end
+  if op == 'convert' then
+    if redis.call('GET', KEYS[1]) ~= ARGV[3] then
+      return {3, current(), epoch}
+    end
+    redis.call('DEL', KEYS[1])
+  end
+  if not is_list then
+    -- a new list: remember the version that created it, so a reader holding
+    -- an older list never splices new items onto it
+    redis.call('HSET', KEYS[8], ARGV[1], current() + 1)
+  end
+  for i = 9, #ARGV do
+    redis.call('RPUSH', KEYS[7], ARGV[i])
+  end
+  appended = #ARGV - 8
+  extra = redis.call('LLEN', KEYS[7])
+  local cap = tonumber(ARGV[3]) or 0
+  if op == 'append' and cap > 0 and extra > 2 * cap then
+    -- keep the newest `cap`; the list starts anew for readers (full refetch)
+    redis.call('LTRIM', KEYS[7], -cap, -1)
+    redis.call('HSET', KEYS[8], ARGV[1], current() + 1)
+    extra = cap
+    is_list = false
+  end
+  redis.call('SADD', KEYS[3], ARGV[1])
 end
 local ver = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 local seq = redis.call('INCR', KEYS[4])
-redis.call('PUBLISH', ARGV[7], cjson.encode({
-  k = ARGV[1], v = ver, s = seq, o = ARGV[4], q = tonumber(ARGV[5]), e = epoch,
-  f = (op == 'touch') and 1 or 0}))
-if op == 'del' then
-  return {1, ver, epoch, old}
+local event = {k = ARGV[1], v = ver, s = seq, o = ARGV[4], q = tonumber(ARGV[5]), e = epoch,
+               f = (op == 'touch') and 1 or 0}
+if op == 'append' and is_list then
+  event['a'] = appended
+  event['n'] = extra
+end
+redis.call('PUBLISH', ARGV[7], cjson.encode(event))
+if extra then
+  return {1, ver, epoch, extra}
 end
 return {1, ver, epoch}
+"""
+
+# KEYS: value, list, versions, epoch, listbase; ARGV: field, first list index
+# Returns {blob or false, items from the index, version, epoch, list base, list length}
+_READ = """
+local items = redis.call('LRANGE', KEYS[2], tonumber(ARGV[2]), -1)
+return {redis.call('GET', KEYS[1]), items,
+        tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0'),
+        redis.call('GET', KEYS[4]) or '',
+        tonumber(redis.call('HGET', KEYS[5], ARGV[1]) or '0'),
+        redis.call('LLEN', KEYS[2])}
 """
 
 # Presence: a sorted set of member ids scored by expiry (Redis's own clock, so
@@ -171,17 +236,47 @@ class Change:
     changed: bool
     version: int
     epoch: str
-    #: The bytes a ``del`` removed (so ``pop`` is one atomic step).
+    #: What a ``del`` removed, as one blob (so ``pop`` is one atomic step).
     old: bytes | None = None
+    #: Script outcome: 1 changed, 0 nothing to do, 2 append met a plain
+    #: value (convert it first), 3 convert met a changed value (read again).
+    code: int = 1
+    #: The list's length after an ``append``.
+    length: int = 0
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A key's stored bytes (``None`` if absent) with its version and the epoch."""
+    """A key's stored bytes (``None`` if absent) with its version and the epoch.
+
+    For a key stored as a list of appended items, ``bodies`` holds the
+    items' encoded bodies and ``count`` their number (``blob`` is the same
+    list as one value), and ``list_base`` the version that created the list:
+    enough to extend the snapshot with only the items appended since.
+    """
 
     blob: bytes | None
     version: int
     epoch: str
+    bodies: bytes | None = None
+    count: int = 0
+    list_base: int = 0
+
+    @classmethod
+    def of_list(cls, bodies: bytes, count: int, version: int, epoch: str, base: int) -> Snapshot:
+        from .codec import list_blob
+
+        return cls(list_blob(bodies, count), version, epoch, bodies, count, base)
+
+    def extended(self, item_blobs: list[bytes], version: int) -> Snapshot:
+        """This list snapshot with ``item_blobs`` appended, at ``version``."""
+        from .codec import join_items
+
+        assert self.bodies is not None
+        more, n = join_items(item_blobs)
+        return Snapshot.of_list(
+            self.bodies + more, self.count + n, version, self.epoch, self.list_base
+        )
 
 
 def _text(value: Any) -> str:
@@ -203,6 +298,7 @@ class RedisStore:
         self.seq_key = self.prefix + "seq"
         self.epoch_key = self.prefix + "epoch"
         self.channel = self.prefix + "events"
+        self.listbase_key = self.prefix + "lbase"
         # A fresh random epoch offered by this process to the first write
         # after the data was (re)created.
         self._epoch_candidate = uuid.uuid4().hex[:16]
@@ -210,6 +306,7 @@ class RedisStore:
         #: Told (in the calling thread) whenever Redis could not be reached.
         self.on_unavailable: Callable[[], None] | None = None
         self._change = self.client.register_script(_CHANGE)
+        self._read = self.client.register_script(_READ)
         self._extend = self.client.register_script(_EXTEND)
         self._release = self.client.register_script(_RELEASE)
         self._presence = self.client.register_script(_PRESENCE)
@@ -251,6 +348,9 @@ class RedisStore:
     def value_key(self, key: str) -> str:
         return self.prefix + "v:" + key
 
+    def list_key(self, key: str) -> str:
+        return self.prefix + "l:" + key
+
     def lock_key(self, key: str) -> str:
         return self.prefix + "lock:" + key
 
@@ -278,28 +378,49 @@ class RedisStore:
 
     # -- values -----------------------------------------------------------
 
+    def _read_keys(self, key: str) -> list[str]:
+        return [
+            self.value_key(key),
+            self.list_key(key),
+            self.versions_key,
+            self.epoch_key,
+            self.listbase_key,
+        ]
+
+    @staticmethod
+    def _snapshot(raw: Any) -> Snapshot:
+        from .codec import join_items
+
+        blob, items, version, epoch, base, _length = raw
+        if items:
+            bodies, count = join_items(list(items))
+            return Snapshot.of_list(bodies, count, int(version), _text(epoch), int(base))
+        return Snapshot(blob or None, int(version), _text(epoch))
+
     def read(self, key: str) -> Snapshot:
         with self._errors():
-            pipe = self.client.pipeline(transaction=True)
-            pipe.get(self.value_key(key))
-            pipe.hget(self.versions_key, key)
-            pipe.get(self.epoch_key)
-            blob, version, epoch = pipe.execute()
-        return Snapshot(blob, int(version or 0), _text(epoch))
+            raw = self._read(keys=self._read_keys(key), args=[key, 0])
+        return self._snapshot(raw)
+
+    def read_tail(self, key: str, start: int) -> tuple[list[bytes], int, str, int, int]:
+        """Items of a list key from index ``start``: (items, version, epoch, list base, length)."""
+        with self._errors():
+            blob, items, version, epoch, base, length = self._read(
+                keys=self._read_keys(key), args=[key, start]
+            )
+        if blob:  # the key holds a plain value now: no tail to speak of
+            return [], int(version), _text(epoch), -1, 0
+        return list(items), int(version), _text(epoch), int(base), int(length)
 
     def read_many(self, keys: list[str]) -> dict[str, Snapshot]:
         if not keys:
             return {}
         with self._errors():
             pipe = self.client.pipeline(transaction=True)
-            pipe.mget([self.value_key(k) for k in keys])
-            pipe.hmget(self.versions_key, keys)
-            pipe.get(self.epoch_key)
-            blobs, versions, epoch = pipe.execute()
-        return {
-            k: Snapshot(b, int(v or 0), _text(epoch))
-            for k, b, v in zip(keys, blobs, versions, strict=True)
-        }
+            for key in keys:
+                self._read(keys=self._read_keys(key), args=[key, 0], client=pipe)
+            out = pipe.execute()
+        return {k: self._snapshot(raw) for k, raw in zip(keys, out, strict=True)}
 
     def keys(self) -> list[str]:
         with self._errors():
@@ -319,14 +440,17 @@ class RedisStore:
         origin: str = "",
         quiet: bool = False,
         token: str = "",
+        items: list[bytes] | None = None,
     ) -> Change:
         """Run the change script.
 
         ``op`` is ``set``; ``add`` (set only if absent, for ``setdefault``);
         ``del``; or ``touch`` (bump the version and notify, value unchanged,
-        for ``force_rerun_bound_sessions``). A ``set`` whose bytes equal the
-        stored ones, an ``add`` on a present key and a ``del`` on an absent
-        one change nothing and notify nobody.
+        for ``force_rerun_bound_sessions``); ``append`` (push ``items`` onto
+        the key's list); or ``convert`` (turn the plain list value ``blob``
+        into a list of ``items``, only if it is still stored). A ``set``
+        whose bytes equal the stored ones, an ``add`` on a present key and a
+        ``del`` on an absent one change nothing and notify nobody.
 
         With ``token`` the change is fenced: it is refused (LockLost) unless
         the key's lock is still held with that token.
@@ -340,6 +464,8 @@ class RedisStore:
                     self.seq_key,
                     self.epoch_key,
                     self.lock_key(key),
+                    self.list_key(key),
+                    self.listbase_key,
                 ],
                 args=[
                     key,
@@ -350,6 +476,7 @@ class RedisStore:
                     self._epoch_candidate,
                     self.channel,
                     token,
+                    *(items or ()),
                 ],
             )
         code, version, epoch = int(result[0]), int(result[1]), _text(result[2])
@@ -357,8 +484,14 @@ class RedisStore:
             raise LockLost(
                 f"the lock on {key!r} was lost (its lease expired); the write was refused"
             )
-        old = result[3] if len(result) > 3 else None
-        return Change(code == 1, version, epoch, old)
+        extra = result[3] if len(result) > 3 else None
+        if op == "append" or op == "convert":
+            return Change(code == 1, version, epoch, None, code, int(extra or 0))
+        if isinstance(extra, list):  # a deleted list: give it back as one value
+            from .codec import join_items, list_blob
+
+            extra = list_blob(*join_items(extra))
+        return Change(code == 1, version, epoch, extra, code)
 
     def sync_state(self, keys: list[str]) -> tuple[int, str, dict[str, int]]:
         """Sequence, epoch and versions of ``keys``, read atomically."""

@@ -86,9 +86,9 @@ def send() -> None:
     if not text or not nickname:
         return
     message = {"who": nickname, "text": text[:2000], "at": dt.datetime.now(dt.timezone.utc)}
-    with server_state.edit(messages_key(room), default=[]) as messages:
-        messages.append(message)
-        del messages[:-KEPT]
+    # append() sends, publishes and fetches only the new message, however long
+    # the room is; every replica's cached copy is extended in place.
+    server_state.append(messages_key(room), message, max_len=KEPT)
 
 
 online_now()
