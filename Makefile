@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 APT    := $(shell command -v apt-get 2>/dev/null)
 ROOT   := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
-.PHONY: test lint unit integration browser demo venv system-deps clean
+.PHONY: test lint unit integration browser demo bench venv system-deps clean
 
 # The browser tier needs Chromium; `make demo` does not.
 test browser: NEED_BROWSER := yes
@@ -55,8 +55,19 @@ browser: venv system-deps
 test: venv system-deps lint
 	$(BIN)/pytest -q tests
 
+# The anchor library, streamlit-server-state, in a venv of its own, with the
+# same Streamlit, so both are measured side by side in one run.
+ANCHOR := bench/.venv-anchor/.installed
+$(ANCHOR):
+	$(PYTHON) -m venv bench/.venv-anchor
+	bench/.venv-anchor/bin/pip install -q streamlit==$$($(BIN)/python -c 'import streamlit; print(streamlit.__version__)') streamlit-server-state==0.20.2
+	touch $@
+
+bench: venv system-deps $(ANCHOR)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 demo: venv system-deps
 	$(BIN)/python -m examples.demo $(DEMO_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) bench/.venv-anchor .pytest_cache .mypy_cache .ruff_cache *.egg-info

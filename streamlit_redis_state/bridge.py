@@ -27,17 +27,51 @@ class ScriptPlace:
     fragment_id: str | None
 
 
-def current_place() -> ScriptPlace | None:
-    """The session (and fragment) of the calling thread, or ``None`` outside a script run."""
-    try:
-        from streamlit.runtime.scriptrunner import get_script_run_ctx
+_get_ctx: Callable[..., Any] | None = None
 
-        ctx = get_script_run_ctx(suppress_warning=True)
+
+def current_place() -> ScriptPlace | None:
+    """The session (and fragment) of the calling thread, or ``None`` outside a script run.
+
+    On every read and write, so the import is looked up once.
+    """
+    global _get_ctx
+    try:
+        if _get_ctx is None:
+            from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+            _get_ctx = get_script_run_ctx
+        ctx = _get_ctx(suppress_warning=True)
     except Exception:
         return None
     if ctx is None:
         return None
     return ScriptPlace(ctx.session_id, _current_fragment_id())
+
+
+def yield_point() -> None:
+    """Let Streamlit stop or restart the calling script run here, if it was asked to.
+
+    Streamlit only interrupts a run at its own calls (``st.*``,
+    ``st.session_state``). A run blocked waiting for a lock makes none, so
+    without this a rerun leaves the stopped run queued for the lock while a
+    new run queues behind it: under a burst of reruns, threads pile up on
+    one lock. Calling the same checkpoint ``st.session_state`` uses lets the
+    stopped run leave the queue at once (Streamlit's StopException or
+    RerunException propagates; it is Streamlit's to handle).
+    """
+    global _get_ctx
+    try:
+        if _get_ctx is None:
+            from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+            _get_ctx = get_script_run_ctx
+        ctx = _get_ctx(suppress_warning=True)
+        check = getattr(getattr(ctx, "session_state", None), "_yield_callback", None)
+    except Exception:
+        return
+    if check is not None:
+        check()
 
 
 def _current_fragment_id() -> str | None:

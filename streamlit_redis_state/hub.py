@@ -261,8 +261,10 @@ class Hub:
         place = bridge.current_place()
         origin = f"{self.process_id}:{place.session_id if place else ''}"
         generation = self.listener.generation if self.listener.synced else None
-        with self._lock:
-            before = self._cache.get(key) or self._bases.get(key)
+        before = None
+        if op == "append":
+            with self._lock:
+                before = self._cache.get(key) or self._bases.get(key)
         result = self.store.change(
             key, op, blob, origin=origin, quiet=quiet_depth.get() > 0, token=token, items=items
         )

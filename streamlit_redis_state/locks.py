@@ -36,12 +36,16 @@ from collections.abc import Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from . import bridge
 from .errors import LockLost, LockTimeout, StateUnavailable
 
 if TYPE_CHECKING:
     from .hub import Hub
 
 logger = logging.getLogger("streamlit_redis_state")
+
+#: How long a waiter blocks before it checks whether Streamlit stopped its run.
+_SLICE = 0.05
 
 
 class _KeyLock:
@@ -65,8 +69,13 @@ class _KeyLock:
                 self.count += 1
                 return True
         deadline = time.monotonic() + timeout
-        if not self._local.acquire(timeout=max(timeout, 0)):
-            return False
+        # Wait in short slices, giving Streamlit a chance to stop this run
+        # in between (see bridge.yield_point): a stopped run must not keep
+        # its place in the queue.
+        while not self._local.acquire(timeout=min(_SLICE, max(deadline - time.monotonic(), 0))):
+            if time.monotonic() >= deadline:
+                return False
+            bridge.yield_point()
         try:
             token = uuid.uuid4().hex
             if not self._acquire_remote(token, deadline):
@@ -99,7 +108,8 @@ class _KeyLock:
                 wait = min(remaining, max(ttl, 0.005) if ttl > 0 else 0.005, 0.5)
                 if not hub.listener.synced:
                     wait = min(wait, 0.05)
-                released.wait(wait)
+                released.wait(min(wait, _SLICE))
+                bridge.yield_point()  # may raise; acquire() releases the local lock
 
     def release(self) -> None:
         with self._meta:
@@ -174,8 +184,7 @@ class LockManager:
 
     def token_for(self, key: str) -> str:
         """The fencing token for a write to ``key``: set while this process holds its lock."""
-        with self._lock:
-            lock = self._locks.get(key)
+        lock = self._locks.get(key)  # a dict read is atomic; no lock on every write
         if lock is None:
             return ""
         return lock.token if lock.count else ""

@@ -63,21 +63,30 @@ local op = ARGV[2]
 local function current()
   return tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 end
-local is_list = redis.call('EXISTS', KEYS[7]) == 1
+local is_list = false
 local extra = false
 local appended = 0
 if op == 'set' or op == 'add' then
+  -- a key is a plain value or a list, never both: look for a list only
+  -- when there is no value
   local old = redis.call('GET', KEYS[1])
-  if (op == 'add' and (old or is_list)) or (not is_list and old == ARGV[3]) then
+  if old == ARGV[3] or (op == 'add' and old) then
     return {0, current(), epoch}
   end
-  if is_list then
-    redis.call('DEL', KEYS[7])
-    redis.call('HDEL', KEYS[8], ARGV[1])
+  if not old then
+    is_list = redis.call('EXISTS', KEYS[7]) == 1
+    if op == 'add' and is_list then
+      return {0, current(), epoch}
+    end
+    if is_list then
+      redis.call('DEL', KEYS[7])
+      redis.call('HDEL', KEYS[8], ARGV[1])
+    end
+    redis.call('SADD', KEYS[3], ARGV[1])
   end
   redis.call('SET', KEYS[1], ARGV[3])
-  redis.call('SADD', KEYS[3], ARGV[1])
 elseif op == 'del' then
+  is_list = redis.call('EXISTS', KEYS[7]) == 1
   if is_list then
     extra = redis.call('LRANGE', KEYS[7], 0, -1)
     redis.call('DEL', KEYS[7])
@@ -91,6 +100,7 @@ elseif op == 'del' then
   end
   redis.call('SREM', KEYS[3], ARGV[1])
 elseif op == 'append' or op == 'convert' then
+  is_list = redis.call('EXISTS', KEYS[7]) == 1
   if op == 'append' and redis.call('EXISTS', KEYS[1]) == 1 then
     return {2, current(), epoch}
   end

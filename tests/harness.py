@@ -163,6 +163,7 @@ class StreamlitServer:
         port: int | None = None,
         name: str = "replica",
         asgi: bool = False,
+        python: str = sys.executable,
     ) -> None:
         self.app = app
         self.port = port or free_port()
@@ -170,10 +171,10 @@ class StreamlitServer:
         self.log = Path(tempfile.mkstemp(prefix=f"srs-{name}-", suffix=".log")[1])
         full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1", "SRS_REPLICA": name}
         if asgi:  # `app` is a module holding `app = st.App(...)`, served by uvicorn
-            args = [sys.executable, "-m", "uvicorn", f"{app.stem}:app"]
+            args = [python, "-m", "uvicorn", f"{app.stem}:app"]
             args += ["--host", "127.0.0.1", "--port", str(self.port)]
         else:
-            args = [sys.executable, "-m", "streamlit", "run", str(app)]
+            args = [python, "-m", "streamlit", "run", str(app)]
             args += ["--server.port", str(self.port), "--server.address", "127.0.0.1"]
             args += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
             args += ["--server.fileWatcherType", "none", "--server.runOnSave", "false"]
@@ -313,10 +314,12 @@ class HeadlessSession:
     def wait_text(self, text: str, timeout: float = 15) -> Run:
         return self.wait_for(lambda r: text in r.texts, timeout, f"text {text!r}")
 
-    def click(self) -> None:
-        """Ask for a rerun, as a widget interaction does."""
+    def click(self, query: str | None = None) -> None:
+        """Ask for a rerun, as a widget interaction does (optionally with a new query string)."""
         from streamlit.proto.BackMsg_pb2 import BackMsg
 
+        if query is not None:
+            self.query = query
         msg = BackMsg()
         msg.rerun_script.query_string = self.query
         msg.rerun_script.page_script_hash = ""

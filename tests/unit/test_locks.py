@@ -183,3 +183,50 @@ def test_reads_under_the_lock_never_use_a_stale_cache(
     raw.hincrby(state.store.versions_key, "n", 1)
     with server_state_lock["n"]:
         assert server_state.n == 2
+
+
+def test_a_waiter_whose_run_streamlit_stops_leaves_the_queue(
+    state: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Streamlit interrupts runs only at its own calls; lock waits offer it that point."""
+    from streamlit_redis_state import bridge
+
+    class Stopped(BaseException):  # stands in for Streamlit's StopException
+        pass
+
+    stop_requested = threading.Event()
+
+    def yield_point() -> None:
+        if stop_requested.is_set() and threading.current_thread().name == "waiter":
+            raise Stopped
+
+    monkeypatch.setattr(bridge, "yield_point", yield_point)
+    holder_has_it, done = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with server_state_lock["q"]:
+            holder_has_it.set()
+            done.wait(5)
+
+    outcome: list[str] = []
+
+    def waiter() -> None:
+        try:
+            with server_state_lock["q"]:
+                outcome.append("ran")
+        except Stopped:
+            outcome.append("stopped")
+
+    h = threading.Thread(target=holder)
+    h.start()
+    holder_has_it.wait(5)
+    w = threading.Thread(target=waiter, name="waiter")
+    w.start()
+    time.sleep(0.2)
+    stop_requested.set()
+    w.join(2)
+    assert outcome == ["stopped"]
+    done.set()
+    h.join()
+    with server_state_lock.get("q", timeout=1):  # nothing leaked
+        pass

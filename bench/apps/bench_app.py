@@ -1,0 +1,63 @@
+"""The app every benchmark drives, for both libraries (SRS_BENCH_IMPL=anchor selects the original).
+
+    ?op=post&id=N         add message N to the room (lock, read, write: the same logic for both)
+    ?op=presence&id=N     join presence (ours only) and read the room, for the memory cycles
+    ?op=stats             show this process's subscription and presence counts (ours only)
+    ?key=k                just read key k
+Every run shows `last=<id of the newest message>` (reading subscribes).
+"""
+
+import os
+import time
+
+import streamlit as st
+
+if os.environ.get("SRS_BENCH_IMPL") == "anchor":
+    from streamlit_server_state import server_state, server_state_lock
+else:
+    from streamlit_redis_state import server_state, server_state_lock
+
+    log = os.environ.get("SRS_BENCH_RERUN_LOG")
+    if log:
+        # Notify latency ends when the listener asks Streamlit to rerun: stamp it.
+        from streamlit_redis_state import bridge
+
+        if not getattr(bridge.request_rerun, "stamped", False):
+            real = bridge.request_rerun
+
+            def stamped(session_id, fragment_ids, _real=real, _log=log):
+                with open(_log, "a") as f:
+                    f.write(f"{time.time():.6f}\n")
+                return _real(session_id, fragment_ids)
+
+            stamped.stamped = True
+            bridge.request_rerun = stamped
+
+params = st.query_params
+op = params.get("op", "")
+key = params.get("key", "")
+
+if key:
+    st.text(f"{key}={server_state.get(key)}")
+    st.stop()
+
+with server_state_lock["room"]:
+    if "room" not in server_state:
+        server_state["room"] = []
+
+if op == "post":
+    with server_state_lock["room"]:
+        server_state["room"] = server_state["room"] + [{"id": int(params["id"]), "text": "hello"}]
+elif op == "presence":
+    from streamlit_redis_state import presence
+
+    presence("bench", name=f"user{params.get('id', '0')}")
+elif op == "stats":
+    from streamlit_redis_state.hub import get_hub
+
+    hub = get_hub()
+    members = sum(len(m) for m in hub.presence._members.values())
+    st.text(f"sessions={hub.session_count()} members={members}")
+
+messages = server_state["room"]
+st.text(f"last={messages[-1]['id'] if messages else None}")
