@@ -53,7 +53,7 @@ def _fmt(v: object) -> str:
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 # ---------------------------------------------------------------------------
@@ -423,8 +423,7 @@ def growing_rooms(res: Results, redis_server: RedisServer, sizes: list[int], pos
                         with server_state.edit(key) as messages:
                             messages.append(item)
                     times.append((time.perf_counter() - t0) * 1000)
-                    reader.wait_for(lambda r, n=runs: reader.run_count() > n, 30, "reader rerun")
-                    wait_until(lambda: get_hub().listener.last_seq is not None, 1, "seq")
+                    reader.wait_for(lambda r, n=runs, rd=reader: rd.run_count() > n, 30, "rerun")
                     stats1 = client.info("stats")
                     moved.append(
                         stats1["total_net_input_bytes"]
