@@ -395,7 +395,6 @@ def memory(res: Results, redis_server: RedisServer, cycles: int) -> None:
 
 def growing_rooms(res: Results, redis_server: RedisServer, sizes: list[int], posts: int) -> None:
     from streamlit_redis_state import server_state
-    from streamlit_redis_state.hub import get_hub
 
     configure_driver(redis_server)
     b = replica(redis_server, "B")
