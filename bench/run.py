@@ -98,46 +98,42 @@ def configure_driver(redis_server: RedisServer) -> None:
 
 
 def notify_latency(res: Results, redis_server: RedisServer, samples: int) -> None:
+    """Samples of ours and of the raw floor alternate, so machine drift hits both alike."""
     from streamlit_redis_state import server_state
 
     configure_driver(redis_server)
     stamp_log = Path(tempfile.mkstemp(prefix="srs-stamps-")[1])
+    recv_log = Path(tempfile.mkstemp(prefix="srs-recv-")[1])
     b = replica(redis_server, "B", extra_env={"SRS_BENCH_RERUN_LOG": str(stamp_log)})
+    sub = subprocess.Popen([sys.executable, "-c", _SUBSCRIBER, redis_server.url, str(recv_log)])
+    client = redis.Redis.from_url(redis_server.url)
+    ours: list[float] = []
+    raw: list[float] = []
+
+    def timed(log: Path, act: Callable[[], object]) -> float:
+        before = len(log.read_text().splitlines())
+        t0 = time.time()
+        act()
+        wait_until(lambda: len(log.read_text().splitlines()) > before, 10, f"a stamp in {log}")
+        return (float(log.read_text().splitlines()[before]) - t0) * 1000
+
     try:
         reader = b.session("key=lat")
         reader.wait_for(lambda r: any(t.startswith("lat=") for t in r.texts), 30, "reader")
-        ours: list[float] = []
+        wait_until(lambda: client.pubsub_numsub("bench:raw")[0][1] > 0, 10, "raw subscriber")
         for i in range(samples + 5):
-            before = len(stamp_log.read_text().splitlines())
-            t0 = time.time()
-            server_state["lat"] = i
-            wait_until(lambda n=before: len(stamp_log.read_text().splitlines()) > n, 10, "stamp")
-            stamp = float(stamp_log.read_text().splitlines()[before])
-            if i >= 5:  # warm-up
-                ours.append((stamp - t0) * 1000)
+            o = timed(stamp_log, lambda i=i: server_state.__setitem__("lat", i))
             reader.wait_text(f"lat={i}", 10)
+            r = timed(recv_log, lambda i=i: client.publish("bench:raw", str(i)))
+            if i >= 5:  # warm-up
+                ours.append(o)
+                raw.append(r)
         reader.close()
     finally:
         b.stop()
-        stamp_log.unlink(missing_ok=True)
-
-    # The floor: PUBLISH -> receive across two processes, with redis-py.
-    recv_log = Path(tempfile.mkstemp(prefix="srs-recv-")[1])
-    sub = subprocess.Popen([sys.executable, "-c", _SUBSCRIBER, redis_server.url, str(recv_log)])
-    raw: list[float] = []
-    try:
-        client = redis.Redis.from_url(redis_server.url)
-        wait_until(lambda: client.pubsub_numsub("bench:raw")[0][1] > 0, 10, "raw subscriber")
-        for i in range(samples + 5):
-            before = len(recv_log.read_text().splitlines())
-            t0 = time.time()
-            client.publish("bench:raw", str(i))
-            wait_until(lambda n=before: len(recv_log.read_text().splitlines()) > n, 10, "recv")
-            if i >= 5:
-                raw.append((float(recv_log.read_text().splitlines()[before]) - t0) * 1000)
-    finally:
         sub.kill()
         sub.wait()
+        stamp_log.unlink(missing_ok=True)
         recv_log.unlink(missing_ok=True)
     res.put(
         "latency",

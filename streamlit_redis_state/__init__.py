@@ -25,7 +25,7 @@ from .errors import (
 from .hub import reconfigure
 from .locks import ServerStateLock, StateLock
 from .mapping import ServerState, _NoRerun, force_rerun_bound_sessions
-from .presence import leave_presence, presence
+from .presence import join_presence, leave_presence, presence
 
 __version__ = "0.1.0"
 
@@ -62,6 +62,7 @@ __all__ = [
     "ValueTooLarge",
     "configure",
     "force_rerun_bound_sessions",
+    "join_presence",
     "leave_presence",
     "no_rerun",
     "presence",

@@ -159,6 +159,18 @@ def presence(group: str, name: str | None = None) -> list[str]:
     return manager.members(group)
 
 
+def join_presence(group: str, name: str) -> None:
+    """Join ``group`` as ``name`` without looking at (or subscribing to) its members.
+
+    For pages that count as "here" but do not show who else is: each join or
+    leave then reruns only the sessions that display the group.
+    """
+    from .hub import get_hub
+
+    _check(group, name)
+    get_hub().presence.join(group, name)
+
+
 def leave_presence(group: str) -> None:
     """Remove the calling session from ``group`` now (closing the tab also does)."""
     from .hub import get_hub

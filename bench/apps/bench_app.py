@@ -49,9 +49,9 @@ if op == "post":
     with server_state_lock["room"]:
         server_state["room"] = server_state["room"] + [{"id": int(params["id"]), "text": "hello"}]
 elif op == "presence":
-    from streamlit_redis_state import presence
+    from streamlit_redis_state import join_presence
 
-    presence("bench", name=f"user{params.get('id', '0')}")
+    join_presence("bench", f"user{params.get('id', '0')}")
 elif op == "stats":
     from streamlit_redis_state.hub import get_hub
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fakeredis
 import pytest
 
-from streamlit_redis_state import ServerStateError, presence
+from streamlit_redis_state import ServerStateError, join_presence, presence
 from streamlit_redis_state.hub import Hub, reconfigure
 
 from .conftest import FakeStreamlit, other_process, settle, wait_until
@@ -75,3 +75,12 @@ def test_bad_arguments(fast: Hub, st_fake: FakeStreamlit) -> None:
         st_fake.run_as("a", lambda: presence("room", name="  "))
     with pytest.raises(ServerStateError, match="script run"):
         presence("room", name="nobody")  # no session here
+
+
+def test_join_without_watching_is_not_rerun_by_others(fast: Hub, st_fake: FakeStreamlit) -> None:
+    st_fake.run_as("quiet", lambda: join_presence("room", "quinn"))
+    settle(fast)
+    st_fake.clear()
+    assert st_fake.run_as("b", lambda: presence("room", name="bob")) == ["bob", "quinn"]
+    settle(fast)
+    assert "quiet" not in st_fake.rerun_sessions()
