@@ -203,25 +203,34 @@ class contextlib_exit:
             cm.__exit__(None, None, None)  # type: ignore[attr-defined]
 
 
+NO_GC = {"STREAMLIT_RUNNER_POST_SCRIPT_GC": "false"}
+
+
 def fan_out(res: Results, redis_server: RedisServer, sizes: list[int], rounds: int) -> None:
-    for n in sizes:
-        for impl in ("ours", "anchor"):
-            redis_server.client().flushall()
-            server = replica(redis_server, f"{impl}-1", anchor=impl == "anchor")
-            try:
-                t = fan_out_once([server], n, rounds)
-            finally:
-                server.stop()
-            res.put("fanout", **{f"{impl}_{n}_ms": statistics.median(t)})
-    n = sizes[-1]
-    redis_server.client().flushall()
-    two = [replica(redis_server, "ours-2a"), replica(redis_server, "ours-2b")]
-    try:
-        t = fan_out_once(two, n, rounds)
-    finally:
-        for s in two:
-            s.stop()
-    res.put("fanout", **{f"ours2_{n}_ms": statistics.median(t)})
+    """Each configuration twice: Streamlit's defaults, and with its full garbage collection
+    after every script run turned off (`runner.postScriptGC`), which dominates fan-out."""
+    for label, env in (("", {}), ("nogc_", NO_GC)):
+        for n in sizes:
+            for impl in ("ours", "anchor"):
+                redis_server.client().flushall()
+                server = replica(redis_server, f"{impl}-1", anchor=impl == "anchor", extra_env=env)
+                try:
+                    t = fan_out_once([server], n, rounds)
+                finally:
+                    server.stop()
+                res.put("fanout", **{f"{label}{impl}_{n}_ms": statistics.median(t)})
+        n = sizes[-1]
+        redis_server.client().flushall()
+        two = [
+            replica(redis_server, "ours-2a", extra_env=env),
+            replica(redis_server, "ours-2b", extra_env=env),
+        ]
+        try:
+            t = fan_out_once(two, n, rounds)
+        finally:
+            for s in two:
+                s.stop()
+        res.put("fanout", **{f"{label}ours2_{n}_ms": statistics.median(t)})
 
 
 # ---------------------------------------------------------------------------

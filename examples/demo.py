@@ -30,7 +30,9 @@ NAMESPACE = "demo"
 DEFAULT_PORT = 8500  # nginx; compose publishes the same port
 DEFAULT_APP = "examples/chat/app.py"
 REDIS_ARGS = ["--appendonly", "yes"]
-APP_ENV = {"STREAMLIT_CLIENT_TOOLBAR_MODE": "minimal"}
+# postScriptGC off: every change reruns many sessions at once, and Streamlit's
+# full collection after each run dominates that (docs/benchmarks.md).
+APP_ENV = {"STREAMLIT_CLIENT_TOOLBAR_MODE": "minimal", "STREAMLIT_RUNNER_POST_SCRIPT_GC": "false"}
 
 
 def find(name: str) -> str | None:

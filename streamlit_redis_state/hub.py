@@ -151,11 +151,15 @@ class Hub:
         """
         if subscribe:
             self.subscribe_current(key)
-        if self.locks.token_for(key):
-            # Under the key's lock the cache is not good enough: the previous
-            # holder's write may not have reached our listener yet, and a
-            # read-modify-write on that stale copy would lose its update.
-            return self._fetch(key, fetch)
+        if self.locks.must_read_fresh(key):
+            # Just after taking the key's lock the cache is not good enough:
+            # the previous holder's write may not have reached our listener
+            # yet, and a read-modify-write on that stale copy would lose its
+            # update. Once read fresh, only this process (which holds the
+            # lock) can change it, and its writes update the cache.
+            snap = self._fetch(key, fetch)
+            self.locks.mark_fresh(key)
+            return snap
         hit = self._cache_get(key)
         if hit is not None:
             return hit
@@ -288,6 +292,16 @@ class Hub:
                 if result.version > self._latest.get(key, 0):
                     self._latest[key] = result.version
         return result
+
+    def changed_here(self, key: str, version: int) -> None:
+        """This process changed ``key`` outside :meth:`change` (presence): read-your-writes."""
+        if not version:
+            return
+        with self._lock:
+            self._cache.pop(key, None)
+            self._bases.pop(key, None)
+            if version > self._latest.get(key, 0):
+                self._latest[key] = version
 
     # -- outages ------------------------------------------------------------
 

@@ -46,10 +46,23 @@ logger = logging.getLogger("streamlit_redis_state")
 
 #: How long a waiter blocks before it checks whether Streamlit stopped its run.
 _SLICE = 0.05
+#: Bounds on handing the Redis lock from thread to thread within one process,
+#: so that other processes are not starved.
+_MAX_HANDOFFS = 64
+_MAX_HOLD = 1.0
 
 
 class _KeyLock:
-    """The process's single lock object for one key."""
+    """The process's single lock object for one key.
+
+    Two levels: a local ``threading.Lock`` orders the threads of this process,
+    and the Redis lock (``token``) excludes other processes. When a holder
+    releases while other threads of this process wait, the Redis lock is
+    handed over locally instead of being released and re-taken: a burst of
+    sessions in one process (every rerun of an app that locks at its top)
+    then costs no Redis round trip per holder. Handoffs are bounded (count
+    and time) so other processes still get their turn.
+    """
 
     def __init__(self, manager: LockManager, key: str) -> None:
         self._manager = manager
@@ -58,9 +71,16 @@ class _KeyLock:
         self._meta = threading.Lock()
         self.owner: int | None = None
         self.count = 0
+        #: The Redis token while this process holds the Redis lock ("" if not).
         self.token = ""
         self.lost = False
         self.renewed_at = 0.0
+        self.remote_since = 0.0
+        self.handoffs = 0
+        self.waiters = 0
+        #: Whether the key was read from Redis during this Redis hold; until
+        #: then the cache may predate the previous holder's write.
+        self.validated = False
 
     def acquire(self, timeout: float) -> bool:
         me = threading.get_ident()
@@ -68,26 +88,47 @@ class _KeyLock:
             if self.count and self.owner == me:
                 self.count += 1
                 return True
+            self.waiters += 1
         deadline = time.monotonic() + timeout
-        # Wait in short slices, giving Streamlit a chance to stop this run
-        # in between (see bridge.yield_point): a stopped run must not keep
-        # its place in the queue.
-        while not self._local.acquire(timeout=min(_SLICE, max(deadline - time.monotonic(), 0))):
-            if time.monotonic() >= deadline:
-                return False
-            bridge.yield_point()
+        got = False
         try:
-            token = uuid.uuid4().hex
-            if not self._acquire_remote(token, deadline):
-                self._local.release()
-                return False
+            # Wait in short slices, giving Streamlit a chance to stop this run
+            # in between (see bridge.yield_point): a stopped run must not keep
+            # its place in the queue.
+            while not (
+                got := self._local.acquire(timeout=min(_SLICE, max(deadline - time.monotonic(), 0)))
+            ):
+                if time.monotonic() >= deadline:
+                    break
+                bridge.yield_point()
+        finally:
+            with self._meta:
+                self.waiters -= 1
+            if not got:
+                self.release_if_idle()
+        if not got:
+            return False
+        try:
+            with self._meta:
+                reuse = bool(self.token) and not self.lost
+                if not reuse:
+                    self.token = ""
+            if not reuse:
+                token = uuid.uuid4().hex
+                if not self._acquire_remote(token, deadline):
+                    self._local.release()
+                    return False
+                now = time.monotonic()
+                with self._meta:
+                    self.token, self.lost, self.validated = token, False, False
+                    self.renewed_at = self.remote_since = now
+                    self.handoffs = 0
+                self._manager.held(self)
         except BaseException:
             self._local.release()
             raise
         with self._meta:
-            self.owner, self.count, self.token, self.lost = me, 1, token, False
-            self.renewed_at = time.monotonic()
-        self._manager.held(self)
+            self.owner, self.count = me, 1
         return True
 
     def _acquire_remote(self, token: str, deadline: float) -> bool:
@@ -118,8 +159,23 @@ class _KeyLock:
             self.count -= 1
             if self.count:
                 return
-            token, lost = self.token, self.lost
-            self.owner, self.token = None, ""
+            self.owner = None
+            lost = self.lost
+            max_hold = min(_MAX_HOLD, self._manager.hub.settings.lock_lease / 3)
+            handoff = (
+                not lost
+                and self.waiters > 0
+                and self.handoffs < _MAX_HANDOFFS
+                and time.monotonic() - self.remote_since < max_hold
+            )
+            if handoff:
+                self.handoffs += 1
+                token = ""
+            else:
+                token, self.token = self.token, ""
+        if handoff:
+            self._local.release()  # a waiting thread of ours takes over the Redis lock
+            return
         self._manager.dropped(self)
         try:
             released = self._manager.hub.store.lock_release(self.key, token)
@@ -136,16 +192,37 @@ class _KeyLock:
                 "or could not be renewed); another holder may have run at the same time"
             )
 
+    def release_if_idle(self) -> None:
+        """Give the Redis lock back if a handoff found nobody to take it."""
+        if not self._local.acquire(blocking=False):
+            return
+        try:
+            with self._meta:
+                if self.count or self.waiters or not self.token:
+                    return
+                token, self.token = self.token, ""
+            self._manager.dropped(self)
+            try:
+                self._manager.hub.store.lock_release(self.key, token)
+            except StateUnavailable:
+                pass  # the lease frees it
+        finally:
+            self._local.release()
+
     def held_by_me(self) -> bool:
         with self._meta:
             return self.count > 0 and self.owner == threading.get_ident()
 
     def renew(self, lease_ms: int) -> None:
-        """Called by the renewer thread."""
+        """Called by the renewer thread, for as long as this process holds the Redis lock."""
         with self._meta:
-            if not self.count or self.lost:
+            if not self.token or self.lost:
                 return
             token = self.token
+            idle = not self.count and not self.waiters
+        if idle:
+            self.release_if_idle()
+            return
         try:
             ok = self._manager.hub.store.lock_extend(self.key, token, lease_ms)
         except StateUnavailable:
@@ -181,6 +258,16 @@ class LockManager:
             if lock is None:
                 lock = self._locks[key] = _KeyLock(self, key)
             return lock
+
+    def must_read_fresh(self, key: str) -> bool:
+        """Whether a read of ``key`` under its lock must skip the cache (see _KeyLock)."""
+        lock = self._locks.get(key)
+        return lock is not None and lock.count > 0 and not lock.validated
+
+    def mark_fresh(self, key: str) -> None:
+        lock = self._locks.get(key)
+        if lock is not None and lock.count:
+            lock.validated = True
 
     def token_for(self, key: str) -> str:
         """The fencing token for a write to ``key``: set while this process holds its lock."""

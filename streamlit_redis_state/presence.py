@@ -76,7 +76,8 @@ class PresenceManager:
         with self._lock:
             known = self._members.get(group, {}).get(member)
         if known != name:
-            self.hub.store.presence_join(group, member, name, self.ttl_ms, origin=member)
+            version = self.hub.store.presence_join(group, member, name, self.ttl_ms, origin=member)
+            self.hub.changed_here(RedisStore.presence_field(group), version)
             with self._lock:
                 self._members.setdefault(group, {})[member] = name
             bridge.watch_disconnect(place.session_id)
@@ -91,7 +92,8 @@ class PresenceManager:
             if not members:
                 self._members.pop(group, None)
         try:
-            self.hub.store.presence_leave(group, member)
+            version = self.hub.store.presence_leave(group, member)
+            self.hub.changed_here(RedisStore.presence_field(group), version)
         except ServerStateError:
             logger.warning("could not leave presence group %r; it will expire", group)
 

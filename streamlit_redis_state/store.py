@@ -219,7 +219,7 @@ local ver = redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
 local seq = redis.call('INCR', KEYS[4])
 redis.call('PUBLISH', ARGV[2], cjson.encode({
   k = ARGV[1], v = ver, s = seq, o = ARGV[3], q = 0, e = epoch, f = 0}))
-return 1
+return ver
 """
 
 _EXTEND = """
@@ -549,17 +549,20 @@ class RedisStore:
 
     def presence_join(
         self, group: str, member: str, name: str, ttl_ms: int, origin: str = ""
-    ) -> bool:
-        """Add or refresh ``member``; ``origin`` (process:session) is not rerun by it."""
-        return bool(self._presence_call(group, "join", ttl_ms, [member, name], origin))
+    ) -> int:
+        """Add or refresh ``member``; ``origin`` (process:session) is not rerun by it.
 
-    def presence_beat(self, group: str, members: dict[str, str], ttl_ms: int) -> bool:
+        Like the other presence calls, returns the group's new version, or 0
+        when nothing changed."""
+        return int(self._presence_call(group, "join", ttl_ms, [member, name], origin))
+
+    def presence_beat(self, group: str, members: dict[str, str], ttl_ms: int) -> int:
         """Extend ``members`` (id -> name), re-adding any that expired, and reap the dead."""
         flat = [x for pair in members.items() for x in pair]
-        return bool(self._presence_call(group, "beat", ttl_ms, flat))
+        return int(self._presence_call(group, "beat", ttl_ms, flat))
 
-    def presence_leave(self, group: str, member: str) -> bool:
-        return bool(self._presence_call(group, "leave", 0, [member]))
+    def presence_leave(self, group: str, member: str) -> int:
+        return int(self._presence_call(group, "leave", 0, [member]))
 
     def presence_read(self, group: str) -> tuple[int, str, list[str]]:
         """Version, epoch and the names of the live members."""
