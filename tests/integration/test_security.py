@@ -31,6 +31,24 @@ def _reset_config() -> Iterator[None]:
     reconfigure({})
 
 
+def confine_user(admin: redis.Redis, user: str, password: str, namespace: str) -> None:
+    """An ACL user that can touch only one namespace's keys and channel (as the README shows)."""
+    admin.execute_command(
+        "ACL",
+        "SETUSER",
+        user,
+        "on",
+        f">{password}",
+        "resetkeys",
+        f"~srs:{{{namespace}}}:*",
+        "resetchannels",
+        f"&srs:{{{namespace}}}:events",
+        "+@all",
+        "-@admin",
+        "-@dangerous",
+    )
+
+
 def exercise() -> None:
     """Everything the library sends: writes, reads, locks, deletes, the listener."""
     server_state["k"] = {"v": 1}
@@ -62,20 +80,7 @@ def test_acl_user_confined_to_its_namespace() -> None:
     server = RedisServer()
     try:
         admin = server.client()
-        admin.execute_command(
-            "ACL",
-            "SETUSER",
-            "app",
-            "on",
-            ">app-pw",
-            "resetkeys",
-            "~srs:{app}:*",
-            "resetchannels",
-            "&srs:{app}:events",
-            "+@all",
-            "-@admin",
-            "-@dangerous",
-        )
+        confine_user(admin, "app", "app-pw", "app")
         admin.set("srs:{other}:v:secret", b"x")
         configure(url=f"redis://app:app-pw@127.0.0.1:{server.port}/0", namespace="app")
         exercise()
@@ -209,20 +214,7 @@ def test_presence_works_for_a_confined_user_too() -> None:
     """The presence scripts touch only the namespace's keys (TIME is not a key)."""
     server = RedisServer()
     try:
-        server.client().execute_command(
-            "ACL",
-            "SETUSER",
-            "app",
-            "on",
-            ">pw",
-            "resetkeys",
-            "~srs:{app}:*",
-            "resetchannels",
-            "&srs:{app}:events",
-            "+@all",
-            "-@admin",
-            "-@dangerous",
-        )
+        confine_user(server.client(), "app", "pw", "app")
         configure(url=f"redis://app:pw@127.0.0.1:{server.port}/0", namespace="app")
         assert presence("room") == []
     finally:
