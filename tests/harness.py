@@ -105,7 +105,11 @@ class RedisServer:
             *self.extra,
         ]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        wait_until(self._pings, 10, f"redis-server on port {self.port}")
+        try:
+            wait_until(self._pings, 10, f"redis-server on port {self.port}")
+        except BaseException:
+            self.stop()  # never leave a process behind when start-up fails
+            raise
 
     def _pings(self) -> bool:
         try:
@@ -182,7 +186,11 @@ class StreamlitServer:
         self.proc = subprocess.Popen(
             args, env=full_env, stdout=self._log_file, stderr=subprocess.STDOUT, cwd=str(app.parent)
         )
-        wait_until(self._healthy, 60, f"streamlit {name} on port {self.port}", interval=0.1)
+        try:
+            wait_until(self._healthy, 60, f"streamlit {name} on port {self.port}", interval=0.1)
+        except BaseException:
+            self.stop()  # never leave a process behind when start-up fails
+            raise
 
     def _healthy(self) -> bool:
         if self.proc.poll() is not None:
