@@ -185,17 +185,6 @@ def runtime_exists() -> bool:
     return _runtime() is not None
 
 
-def session_alive(session_id: str) -> bool:
-    """Whether ``session_id`` is an active (connected) session of this process."""
-    rt = _runtime()
-    if rt is None:
-        return False
-    try:
-        return rt.get_app_session(session_id) is not None  # type: ignore[attr-defined]
-    except Exception:
-        return False
-
-
 _pending: dict[str, set[str] | None] = {}
 _pending_lock = threading.Lock()
 

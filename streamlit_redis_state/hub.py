@@ -284,17 +284,16 @@ class Hub:
         if snap is not None:
             self._cache_put(key, snap, generation)
         else:
-            # Read-your-writes: never serve this process the value from
-            # before its own change while the notification is on its way.
-            with self._lock:
-                self._cache.pop(key, None)
-                self._bases.pop(key, None)
-                if result.version > self._latest.get(key, 0):
-                    self._latest[key] = result.version
+            self.changed_here(key, result.version)
         return result
 
     def changed_here(self, key: str, version: int) -> None:
-        """This process changed ``key`` outside :meth:`change` (presence): read-your-writes."""
+        """This process changed ``key`` and has no snapshot of the result.
+
+        Read-your-writes: drop what is cached, and refuse older copies, so this
+        process is never served the value from before its own change while the
+        notification is on its way.
+        """
         if not version:
             return
         with self._lock:
@@ -484,9 +483,10 @@ def get_hub() -> Hub:
                 )
             _hub = Hub(settings, _client_override)
             logger.info(
-                "streamlit_redis_state: using %s, namespace %r",
+                "streamlit_redis_state: using %s, namespace %r (configured by %s)",
                 settings.redacted_url(),
                 settings.namespace,
+                settings.source,
             )
         return _hub
 

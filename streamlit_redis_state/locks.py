@@ -209,10 +209,6 @@ class _KeyLock:
         finally:
             self._local.release()
 
-    def held_by_me(self) -> bool:
-        with self._meta:
-            return self.count > 0 and self.owner == threading.get_ident()
-
     def renew(self, lease_ms: int) -> None:
         """Called by the renewer thread, for as long as this process holds the Redis lock."""
         with self._meta:
@@ -343,10 +339,6 @@ class StateLock:
 
     def release(self) -> None:
         self._lock().release()
-
-    def locked_by_me(self) -> bool:
-        """Whether the calling thread holds this lock."""
-        return self._lock().held_by_me()
 
     def ensure_held(self) -> None:
         """Raise :class:`LockLost` if the lease was lost; long bodies should call it."""

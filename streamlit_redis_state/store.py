@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import redis
 from redis.backoff import ExponentialBackoff, NoBackoff
@@ -36,7 +36,6 @@ from redis.retry import Retry
 from .config import Settings
 from .errors import LockLost, ServerStateError, StateUnavailable
 
-T = TypeVar("T")
 logger = logging.getLogger("streamlit_redis_state")
 
 # Result codes of the change script.
@@ -380,11 +379,6 @@ class RedisStore:
             ) from exc
         except redis.RedisError as exc:
             raise ServerStateError(f"Redis refused the request: {exc}") from exc
-
-    def call(self, fn: Callable[[], T]) -> T:
-        """Run ``fn`` with redis-py errors mapped to the library's typed errors."""
-        with self._errors():
-            return fn()
 
     # -- values -----------------------------------------------------------
 
