@@ -285,8 +285,9 @@ def rate(fn: Callable[[int], object], seconds: float) -> float:
 def throughput(res: Results, redis_server: RedisServer, seconds: float, rounds: int) -> None:
     """Writes/s and cache-hit reads/s, in interleaved rounds (medians), because a shared
     machine drifts by tens of percent between runs of the same thing."""
-    from streamlit_redis_state import codec, server_state
-    from streamlit_redis_state.hub import get_hub
+    from streamlit_redis_state import server_state
+    from streamlit_redis_state.base import codec
+    from streamlit_redis_state.engine.process import get_hub
 
     configure_driver(redis_server)
     wait_until(lambda: get_hub().listener.synced, 10, "listener")
@@ -496,7 +497,7 @@ def main(argv: list[str] | None = None) -> None:
         memory(res, redis_server, cycles=100 if q else 1000)
         fan_out(res, redis_server, sizes=[10, 20] if q else [50, 200], rounds=2 if q else 5)
     finally:
-        from streamlit_redis_state.hub import reconfigure
+        from streamlit_redis_state.engine.process import reconfigure
 
         reconfigure({})
         redis_server.close()

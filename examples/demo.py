@@ -172,7 +172,7 @@ class Topology:
                 ],
                 f"{name}.log",
                 cwd=ROOT,
-                # One cookie secret for all replicas (NOTES §3), as in compose.
+                # One cookie secret for all replicas (docs/internals.md), as in compose.
                 env={
                     **env,
                     **APP_ENV,

@@ -2,7 +2,7 @@
 
 Every process is started on a free loopback port and stopped by its pid,
 never by name. A headless session speaks Streamlit's websocket protocol
-(NOTES §2): it asks for one run, then records every run the server pushes,
+(docs/internals.md, "Headless sessions"): it asks for one run, then records every run the server pushes,
 which is how a test sees another session's change arrive.
 """
 

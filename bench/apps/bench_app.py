@@ -20,18 +20,18 @@ else:
     log = os.environ.get("SRS_BENCH_RERUN_LOG")
     if log:
         # Notify latency ends when the listener asks Streamlit to rerun: stamp it.
-        from streamlit_redis_state import bridge
+        from streamlit_redis_state.edges.bridge import StreamlitBridge
 
-        if not getattr(bridge.request_rerun, "stamped", False):
-            real = bridge.request_rerun
+        if not getattr(StreamlitBridge.request_rerun, "stamped", False):
+            real = StreamlitBridge.request_rerun
 
-            def stamped(session_id, fragment_ids, _real=real, _log=log):
+            def stamped(self, session_id, fragment_ids, _real=real, _log=log):
                 with open(_log, "a") as f:
                     f.write(f"{time.time():.6f}\n")
-                return _real(session_id, fragment_ids)
+                return _real(self, session_id, fragment_ids)
 
             stamped.stamped = True
-            bridge.request_rerun = stamped
+            StreamlitBridge.request_rerun = stamped
 
 params = st.query_params
 op = params.get("op", "")
@@ -53,11 +53,10 @@ elif op == "presence":
 
     join_presence("bench", f"user{params.get('id', '0')}")
 elif op == "stats":
-    from streamlit_redis_state.hub import get_hub
+    from streamlit_redis_state.engine.process import get_hub
 
     hub = get_hub()
-    members = sum(len(m) for m in hub.presence._members.values())
-    st.text(f"sessions={hub.session_count()} members={members}")
+    st.text(f"sessions={hub.session_count()} members={hub.members.member_count()}")
 
 messages = server_state["room"]
 st.text(f"last={messages[-1]['id'] if messages else None}")

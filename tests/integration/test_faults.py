@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from streamlit_redis_state import ServerStateError, configure, server_state
-from streamlit_redis_state.hub import reconfigure
+from streamlit_redis_state.engine.process import reconfigure
 from tests.faultproxy import FaultProxy
 from tests.harness import APPS, HeadlessSession, RedisServer, StreamlitServer, wait_until
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from streamlit_redis_state import StateUnavailable, configure, server_state
-from streamlit_redis_state.hub import get_hub, reconfigure
+from streamlit_redis_state.engine.process import get_hub, reconfigure
 from tests.harness import RedisServer, wait_until
 
 pytestmark = pytest.mark.integration

@@ -53,7 +53,7 @@ def test_locked_counter_from_sixteen_sessions_on_two_replicas_is_exact(
         try:
             watcher.wait_text("counter=16", timeout=30)
         except AssertionError:
-            from streamlit_redis_state import codec
+            from streamlit_redis_state.base import codec
 
             stored = codec.decode(redis_server.client().get("srs:{it}:v:counter"))["count"]
             shown = [(s.run_count(), s.last.texts) for s in sessions]

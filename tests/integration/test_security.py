@@ -18,8 +18,9 @@ from streamlit_redis_state import (
     server_state,
     server_state_lock,
 )
-from streamlit_redis_state.config import resolve
-from streamlit_redis_state.hub import Hub, get_hub, reconfigure
+from streamlit_redis_state.base.config import resolve
+from streamlit_redis_state.engine.hub import Hub
+from streamlit_redis_state.engine.process import get_hub, reconfigure
 from tests.harness import RedisServer, free_port, require_binary, stop_process, wait_until
 
 pytestmark = pytest.mark.integration
@@ -189,20 +190,22 @@ def test_namespaces_cannot_read_overwrite_or_rerun_each_other() -> None:
     try:
         one = Hub(resolve({"url": server.url, "namespace": "one"}))
         two = Hub(resolve({"url": server.url, "namespace": "two"}))
+        one.start()
+        two.start()
         try:
             for hub in (one, two):
                 wait_until(lambda h=hub: h.listener.synced, 10, "listeners")
-            from streamlit_redis_state import codec
+            from streamlit_redis_state.base import codec
 
-            one.change("x", "set", codec.encode("one's"))
+            one.set("x", codec.encode("one's"))
             seq_two = two.listener.last_seq
             assert two.read("x").blob is None  # cannot read
-            two.change("x", "set", codec.encode("two's"))  # cannot overwrite
+            two.set("x", codec.encode("two's"))  # cannot overwrite
             assert codec.decode(one.read("x").blob or b"") == "one's"
-            one.change("x", "set", codec.encode("one's again"))
+            one.set("x", codec.encode("one's again"))
             wait_until(lambda: one.listener.last_seq == 2, 5, "one's own notification")
             assert two.listener.last_seq in (seq_two, 1)  # saw only its own write
-            assert one.store.channel != two.store.channel
+            assert one.store.keyspace.channel != two.store.keyspace.channel
         finally:
             one.close()
             two.close()

@@ -38,7 +38,7 @@ def redis_server() -> Iterator[RedisServer]:
 
 @pytest.mark.parametrize("mode", ["lock", "edit"])
 def test_concurrent_increments_are_exact(redis_server: RedisServer, mode: str) -> None:
-    from streamlit_redis_state import codec
+    from streamlit_redis_state.base import codec
 
     ctx = mp.get_context("spawn")
     start = ctx.Event()

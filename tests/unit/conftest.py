@@ -1,4 +1,9 @@
-"""Unit tier: every test gets its own embedded fakeredis and a fake Streamlit bridge."""
+"""Unit tier: every test gets its own embedded fakeredis and a fake Streamlit bridge.
+
+The fake is handed to the hub (no monkeypatching): it says which session a
+call runs in, records the reruns asked for, and can stand in for Streamlit's
+stop checkpoint.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,10 @@ from dataclasses import dataclass, field
 import fakeredis
 import pytest
 
-from streamlit_redis_state import bridge, hub
-from streamlit_redis_state.bridge import ScriptPlace
+from streamlit_redis_state.base.config import resolve
+from streamlit_redis_state.edges.bridge import ScriptPlace
+from streamlit_redis_state.engine import process
+from streamlit_redis_state.engine.hub import Hub
 
 _place: contextvars.ContextVar[ScriptPlace | None] = contextvars.ContextVar("place", default=None)
 
@@ -24,6 +31,37 @@ class FakeStreamlit:
     alive: set[str] = field(default_factory=set)
     reruns: list[tuple[str, frozenset[str] | None]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Called at every yield point (lock waits); may raise like Streamlit's StopException.
+    on_yield: Callable[[], None] = lambda: None
+    release_callbacks: list[Callable[[str], None]] = field(default_factory=list)
+
+    # -- the Bridge protocol -------------------------------------------------
+
+    def current_place(self) -> ScriptPlace | None:
+        return _place.get()
+
+    def yield_point(self) -> None:
+        self.on_yield()
+
+    def watch_disconnect(self, session_id: str) -> None:
+        pass
+
+    def set_release_callback(self, callback: Callable[[str], None]) -> None:
+        self.release_callbacks.append(callback)
+
+    def request_rerun(self, session_id: str, fragment_ids: set[str] | None) -> bool:
+        if session_id not in self.alive:
+            return False
+        with self.lock:
+            self.reruns.append(
+                (session_id, None if fragment_ids is None else frozenset(fragment_ids))
+            )
+        return True
+
+    def runtime_exists(self) -> bool:
+        return True
+
+    # -- for tests -----------------------------------------------------------
 
     def session(
         self, sid: str, fragment: str | None = None
@@ -37,6 +75,12 @@ class FakeStreamlit:
             return fn()
         finally:
             _place.reset(token)
+
+    def disconnect(self, sid: str) -> None:
+        """The tab closes: the runtime forgets it and the release hooks fire."""
+        self.alive.discard(sid)
+        for callback in self.release_callbacks:
+            callback(sid)
 
     def rerun_sessions(self) -> list[str]:
         with self.lock:
@@ -55,22 +99,12 @@ class FakeStreamlit:
         raise AssertionError(f"expected reruns of {expected}, got {self.rerun_sessions()}")
 
 
+SETTINGS = {"namespace": "t", "lock_lease": 1.5, "lock_timeout": 2.0}
+
+
 @pytest.fixture
-def st_fake(monkeypatch: pytest.MonkeyPatch) -> FakeStreamlit:
-    fake = FakeStreamlit()
-
-    def request_rerun(sid: str, frags: set[str] | None) -> bool:
-        if sid not in fake.alive:
-            return False
-        with fake.lock:
-            fake.reruns.append((sid, None if frags is None else frozenset(frags)))
-        return True
-
-    monkeypatch.setattr(bridge, "current_place", lambda: _place.get())
-    monkeypatch.setattr(bridge, "request_rerun", request_rerun)
-    monkeypatch.setattr(bridge, "runtime_exists", lambda: True)
-    monkeypatch.setattr(bridge, "watch_disconnect", lambda sid: None)
-    return fake
+def st_fake() -> FakeStreamlit:
+    return FakeStreamlit()
 
 
 @pytest.fixture
@@ -78,27 +112,27 @@ def server() -> fakeredis.FakeServer:
     return fakeredis.FakeServer()
 
 
-@pytest.fixture
-def state(server: fakeredis.FakeServer, st_fake: FakeStreamlit) -> Iterator[hub.Hub]:
-    """A fresh hub on a fresh fake Redis; yields the hub once its listener is synced."""
-    hub.reconfigure(
-        {"namespace": "t", "lock_lease": 1.5, "lock_timeout": 2.0},
-        client=fakeredis.FakeRedis(server=server),
-    )
-    h = hub.get_hub()
-    assert h.listener.wait_synced(5)
-    yield h
-    hub.reconfigure({}, client=None)
-
-
-def other_process(server: fakeredis.FakeServer, **overrides: object) -> hub.Hub:
-    """A second hub on the same fake Redis: another replica, as far as the library can tell."""
-    from streamlit_redis_state.config import resolve
-
-    settings = resolve({"namespace": "t", "lock_lease": 1.5, "lock_timeout": 2.0, **overrides})
-    h = hub.Hub(settings, fakeredis.FakeRedis(server=server))
+def make_hub(server: fakeredis.FakeServer, bridge: FakeStreamlit, **overrides: object) -> Hub:
+    """A started hub on the shared fake Redis: one process, as far as the library can tell."""
+    h = Hub(resolve({**SETTINGS, **overrides}), fakeredis.FakeRedis(server=server), bridge=bridge)
+    h.start()
     assert h.listener.wait_synced(5)
     return h
+
+
+@pytest.fixture
+def state(server: fakeredis.FakeServer, st_fake: FakeStreamlit) -> Iterator[Hub]:
+    """A fresh hub on a fresh fake Redis, installed as the process's hub, synced."""
+    h = make_hub(server, st_fake)
+    process.install(h)
+    yield h
+    process.install(None)
+    h.close()
+
+
+def other_process(server: fakeredis.FakeServer, **overrides: object) -> Hub:
+    """A second hub on the same fake Redis: another replica (its sessions are not ours)."""
+    return make_hub(server, FakeStreamlit(), **overrides)
 
 
 def wait_until(cond: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
@@ -110,7 +144,7 @@ def wait_until(cond: Callable[[], bool], timeout: float = 5.0, what: str = "cond
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def settle(h: hub.Hub) -> None:
+def settle(h: Hub) -> None:
     """Wait until the hub's listener has handled every notification published so far."""
     seq = h.store.sync_state([])[0]
     wait_until(lambda: (h.listener.last_seq or 0) >= seq, what=f"notification {seq}")

@@ -8,7 +8,7 @@ import fakeredis
 import pytest
 
 from streamlit_redis_state import LockLost, server_state, server_state_lock
-from streamlit_redis_state.hub import Hub
+from streamlit_redis_state.engine.hub import Hub
 
 from .conftest import FakeStreamlit, other_process, settle
 
@@ -60,11 +60,11 @@ def test_concurrent_appends_lose_nothing(state: Hub) -> None:
 def test_other_processes_fetch_only_the_new_items(
     state: Hub, st_fake: FakeStreamlit, server: fakeredis.FakeServer
 ) -> None:
-    from streamlit_redis_state import codec
+    from streamlit_redis_state.base import codec
 
     other = other_process(server)
     try:
-        other.change("room", "append", items=[codec.encode({"i": i}) for i in range(1000)])
+        other.append("room", [codec.encode({"i": i}) for i in range(1000)], 0)
         st_fake.run_as("reader", lambda: server_state.room)  # full read, cached
         settle(state)
         calls: list[int] = []
@@ -76,7 +76,7 @@ def test_other_processes_fetch_only_the_new_items(
 
         state.store.read_tail = spy  # type: ignore[method-assign]
         full_reads = state.stats.redis_reads
-        other.change("room", "append", items=[codec.encode({"i": 1000})])
+        other.append("room", [codec.encode({"i": 1000})], 0)
         st_fake.wait_reruns({"reader"})
         value = st_fake.run_as("reader", lambda: server_state.room)
         assert value[-1] == {"i": 1000} and len(value) == 1001
@@ -89,15 +89,15 @@ def test_other_processes_fetch_only_the_new_items(
 def test_a_list_replaced_and_regrown_is_never_spliced(
     state: Hub, st_fake: FakeStreamlit, server: fakeredis.FakeServer
 ) -> None:
-    from streamlit_redis_state import codec
+    from streamlit_redis_state.base import codec
 
     other = other_process(server)
     try:
-        other.change("r", "append", items=[codec.encode(i) for i in range(3)])
+        other.append("r", [codec.encode(i) for i in range(3)], 0)
         assert st_fake.run_as("s", lambda: server_state.r) == [0, 1, 2]
         settle(state)
-        other.change("r", "del")
-        other.change("r", "append", items=[codec.encode(x) for x in "abcd"])
+        other.delete("r")
+        other.append("r", [codec.encode(x) for x in "abcd"], 0)
         settle(state)
         assert server_state.r == ["a", "b", "c", "d"]
     finally:
@@ -119,7 +119,7 @@ def test_append_under_a_lost_lock_is_fenced(state: Hub, server: fakeredis.FakeSe
     server_state.append("f", 1)
     with pytest.raises(LockLost):
         with server_state_lock["f"]:
-            fakeredis.FakeRedis(server=server).set(state.store.lock_key("f"), "thief")
+            fakeredis.FakeRedis(server=server).set(state.store.keyspace.lock("f"), "thief")
             server_state.append("f", 2)
     assert server_state.f == [1]
 

@@ -8,19 +8,20 @@ import fakeredis
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from streamlit_redis_state import hub
+from streamlit_redis_state.engine import process
+from streamlit_redis_state.engine.hub import Hub
 
 
 @pytest.fixture
-def real_bridge_state() -> Iterator[hub.Hub]:
+def real_bridge_state() -> Iterator[Hub]:
     """A fresh store, with the real bridge (no fake Streamlit)."""
-    hub.reconfigure(
+    process.reconfigure(
         {"namespace": "apptest"}, client=fakeredis.FakeRedis(server=fakeredis.FakeServer())
     )
-    h = hub.get_hub()
+    h = process.get_hub()
     assert h.listener.wait_synced(5)
     yield h
-    hub.reconfigure({}, client=None)
+    process.reconfigure({}, client=None)
 
 
 def app() -> None:
@@ -37,7 +38,7 @@ def app() -> None:
     server_state.visits = server_state.get("visits", 0) + 1  # top-level write: must not loop
 
 
-def test_app_runs_under_apptest(real_bridge_state: hub.Hub) -> None:
+def test_app_runs_under_apptest(real_bridge_state: Hub) -> None:
     at = AppTest.from_function(app).run(timeout=10)
     assert not at.exception
     assert at.text[0].value == "n=0"

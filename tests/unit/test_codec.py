@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamlit_redis_state import codec
-from streamlit_redis_state.errors import CorruptValue, UnsupportedValue, ValueTooLarge
+from streamlit_redis_state.base import codec
+from streamlit_redis_state.base.errors import CorruptValue, UnsupportedValue, ValueTooLarge
 
 VALUES = [
     None,

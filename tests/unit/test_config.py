@@ -7,20 +7,20 @@ from pathlib import Path
 import pytest
 
 from streamlit_redis_state import ConfigurationError, configure
-from streamlit_redis_state.config import Settings, resolve
+from streamlit_redis_state.base.config import Settings, resolve
 
 
 def test_defaults_are_embedded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STREAMLIT_REDIS_STATE_URL", raising=False)
     monkeypatch.delenv("STREAMLIT_REDIS_STATE_NAMESPACE", raising=False)
-    monkeypatch.setattr("streamlit_redis_state.config._from_secrets", lambda: {})
+    monkeypatch.setattr("streamlit_redis_state.base.config._from_secrets", lambda: {})
     s = resolve({})
     assert s.embedded and s.namespace == "default"
 
 
 def test_precedence_configure_then_env_then_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
-        "streamlit_redis_state.config._from_secrets",
+        "streamlit_redis_state.base.config._from_secrets",
         lambda: {"url": "redis://secrets:1/0", "namespace": "fromsecrets"},
     )
     monkeypatch.delenv("STREAMLIT_REDIS_STATE_URL", raising=False)
@@ -72,7 +72,9 @@ def test_password_is_redacted() -> None:
 
 
 def test_every_option_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("streamlit_redis_state.config._from_secrets", lambda: {"lock_lease": "7"})
+    monkeypatch.setattr(
+        "streamlit_redis_state.base.config._from_secrets", lambda: {"lock_lease": "7"}
+    )
     assert resolve({}).lock_lease == 7.0
     monkeypatch.setenv("STREAMLIT_REDIS_STATE_LOCK_LEASE", "3.5")
     monkeypatch.setenv("STREAMLIT_REDIS_STATE_MAX_VALUE_BYTES", "4096")

@@ -8,8 +8,9 @@ import threading
 import fakeredis
 import pytest
 
-from streamlit_redis_state import codec, force_rerun_bound_sessions, no_rerun, server_state
-from streamlit_redis_state.hub import Hub
+from streamlit_redis_state import force_rerun_bound_sessions, no_rerun, server_state
+from streamlit_redis_state.base import codec
+from streamlit_redis_state.engine.hub import Hub
 
 from .conftest import FakeStreamlit, other_process, settle, wait_until
 
@@ -19,7 +20,7 @@ def read_as(st_fake: FakeStreamlit, sid: str, key: str, fragment: str | None = N
 
 
 def write_from(h: Hub, key: str, value: object) -> None:
-    h.change(key, "set", codec.encode(value))
+    h.set(key, codec.encode(value))
 
 
 def test_write_in_one_process_reruns_readers_in_another(
@@ -176,8 +177,8 @@ def test_reconnect_resyncs_and_reruns_what_changed_meanwhile(
     # A change nobody hears about: written with the script but published
     # where this listener is not subscribed.
     raw = fakeredis.FakeRedis(server=server)
-    raw.set(state.store.value_key("a"), codec.encode(2))
-    raw.hincrby(state.store.versions_key, "a", 1)
+    raw.set(state.store.keyspace.value("a"), codec.encode(2))
+    raw.hincrby(state.store.keyspace.versions, "a", 1)
     resyncs = state.stats.resyncs
     state.listener.kick()
     wait_until(lambda: state.stats.resyncs > resyncs and state.listener.synced, what="resync")
@@ -194,15 +195,15 @@ def test_sequence_gap_triggers_resync(
     read_as(st_fake, "s", "g")
     raw = fakeredis.FakeRedis(server=server)
     # A missed change: version and sequence bumped without a notification...
-    raw.set(state.store.value_key("g"), codec.encode(5))
-    raw.hincrby(state.store.versions_key, "g", 1)
-    seq = raw.incr(state.store.seq_key)
+    raw.set(state.store.keyspace.value("g"), codec.encode(5))
+    raw.hincrby(state.store.keyspace.versions, "g", 1)
+    seq = raw.incr(state.store.keyspace.seq)
     # ...then a later notification for another key reveals the gap.
     resyncs = state.stats.resyncs
-    raw.incr(state.store.seq_key)
+    raw.incr(state.store.keyspace.seq)
     raw.publish(
-        state.store.channel,
-        json.dumps({"k": "other", "v": 1, "s": seq + 1, "o": "", "q": 0, "e": state._epoch}),
+        state.store.keyspace.channel,
+        json.dumps({"k": "other", "v": 1, "s": seq + 1, "o": "", "q": 0, "e": state.cache.epoch}),
     )
     wait_until(lambda: state.stats.resyncs > resyncs, what="gap resync")
     st_fake.wait_reruns({"s"})
@@ -233,7 +234,7 @@ def test_garbage_notifications_are_ignored(
 ) -> None:
     read_as(st_fake, "s", "x")
     raw = fakeredis.FakeRedis(server=server)
-    raw.publish(state.store.channel, garbage)
+    raw.publish(state.store.keyspace.channel, garbage)
     server_state.x = 1
     st_fake.wait_reruns({"s"})
     assert state.listener.synced
@@ -246,7 +247,7 @@ def test_corrupt_value_names_the_key_and_other_keys_work(
     from streamlit_redis_state import CorruptValue
 
     raw = fakeredis.FakeRedis(server=server)
-    raw.set(state.store.value_key("bad"), b"\x80\x04\x95pickled")
+    raw.set(state.store.keyspace.value("bad"), b"\x80\x04\x95pickled")
     with pytest.raises(CorruptValue, match="key 'bad'"):
         server_state["bad"]
     server_state.good = 1

@@ -9,9 +9,10 @@ import fakeredis
 import pytest
 
 from streamlit_redis_state import LockLost, LockTimeout, server_state, server_state_lock
-from streamlit_redis_state.hub import Hub
+from streamlit_redis_state.base import codec
+from streamlit_redis_state.engine.hub import Hub
 
-from .conftest import other_process
+from .conftest import FakeStreamlit, other_process
 
 
 def test_lock_excludes_threads_and_counts_exactly(state: Hub) -> None:
@@ -124,15 +125,10 @@ def test_lost_lease_is_reported_and_fenced(state: Hub, server: fakeredis.FakeSer
             with server_state_lock["f"]:
                 # Simulate the lease expiring during a long pause: the key is
                 # gone and someone else takes the lock and writes.
-                fakeredis.FakeRedis(server=server).delete(state.store.lock_key("f"))
+                fakeredis.FakeRedis(server=server).delete(state.store.keyspace.lock("f"))
                 theirs = other.locks.get("f")
                 assert theirs.acquire(1)
-                other.change(
-                    "f",
-                    "set",
-                    __import__("streamlit_redis_state").codec.encode("theirs"),
-                    token=other.locks.token_for("f"),
-                )
+                other.set("f", codec.encode("theirs"))
                 with pytest.raises(LockLost, match="write was refused"):
                     server_state.f = "stale"
                 theirs.release()
@@ -144,7 +140,7 @@ def test_lost_lease_is_reported_and_fenced(state: Hub, server: fakeredis.FakeSer
 def test_body_exception_wins_over_lock_lost(state: Hub, server: fakeredis.FakeServer) -> None:
     with pytest.raises(ZeroDivisionError):
         with server_state_lock["b"]:
-            fakeredis.FakeRedis(server=server).delete(state.store.lock_key("b"))
+            fakeredis.FakeRedis(server=server).delete(state.store.keyspace.lock("b"))
             1 / 0
 
 
@@ -152,7 +148,7 @@ def test_ensure_held_raises_once_renewal_fails(state: Hub, server: fakeredis.Fak
     lock = server_state_lock["e"]
     with pytest.raises(LockLost):
         with lock:
-            fakeredis.FakeRedis(server=server).set(state.store.lock_key("e"), "someone-else")
+            fakeredis.FakeRedis(server=server).set(state.store.keyspace.lock("e"), "someone-else")
             deadline = time.monotonic() + 3
             while time.monotonic() < deadline:
                 try:
@@ -173,23 +169,22 @@ def test_reads_under_the_lock_never_use_a_stale_cache(
     state: Hub, server: fakeredis.FakeServer
 ) -> None:
     """The previous holder's write may not have reached our listener when we get the lock."""
-    from streamlit_redis_state import codec
+    from streamlit_redis_state.base import codec
 
     server_state.n = 1
     assert server_state.n == 1  # cached
     raw = fakeredis.FakeRedis(server=server)
     # Another replica's write whose notification has not arrived yet.
-    raw.set(state.store.value_key("n"), codec.encode(2))
-    raw.hincrby(state.store.versions_key, "n", 1)
+    raw.set(state.store.keyspace.value("n"), codec.encode(2))
+    raw.hincrby(state.store.keyspace.versions, "n", 1)
     with server_state_lock["n"]:
         assert server_state.n == 2
 
 
 def test_a_waiter_whose_run_streamlit_stops_leaves_the_queue(
-    state: Hub, monkeypatch: pytest.MonkeyPatch
+    state: Hub, st_fake: FakeStreamlit
 ) -> None:
     """Streamlit interrupts runs only at its own calls; lock waits offer it that point."""
-    from streamlit_redis_state import bridge
 
     class Stopped(BaseException):  # stands in for Streamlit's StopException
         pass
@@ -200,7 +195,7 @@ def test_a_waiter_whose_run_streamlit_stops_leaves_the_queue(
         if stop_requested.is_set() and threading.current_thread().name == "waiter":
             raise Stopped
 
-    monkeypatch.setattr(bridge, "yield_point", yield_point)
+    st_fake.on_yield = yield_point
     holder_has_it, done = threading.Event(), threading.Event()
 
     def holder() -> None:

@@ -14,7 +14,7 @@ from streamlit_redis_state import (
     no_rerun,
     server_state,
 )
-from streamlit_redis_state.hub import Hub
+from streamlit_redis_state.engine.hub import Hub
 
 pytestmark = pytest.mark.usefixtures("state")
 
@@ -166,7 +166,7 @@ def test_no_rerun_is_nestable() -> None:
             server_state.q = 1
         server_state.q = 2
     assert server_state.q == 2
-    from streamlit_redis_state.hub import quiet_depth
+    from streamlit_redis_state.engine.hub import quiet_depth
 
     assert quiet_depth.get() == 0
 

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import fakeredis
 import pytest
 
 from streamlit_redis_state import ServerStateError, join_presence, presence
-from streamlit_redis_state.hub import Hub, reconfigure
+from streamlit_redis_state.engine import process
+from streamlit_redis_state.engine.hub import Hub
 
-from .conftest import FakeStreamlit, other_process, settle, wait_until
+from .conftest import FakeStreamlit, make_hub, other_process, settle, wait_until
 
 
 @pytest.fixture
-def fast(state: Hub, server: fakeredis.FakeServer) -> Hub:
-    reconfigure({"namespace": "t", "presence_ttl": 0.6}, client=fakeredis.FakeRedis(server=server))
-    from streamlit_redis_state.hub import get_hub
-
-    h = get_hub()
-    assert h.listener.wait_synced(5)
-    return h
+def fast(server: fakeredis.FakeServer, st_fake: FakeStreamlit) -> Iterator[Hub]:
+    h = make_hub(server, st_fake, presence_ttl=0.6)
+    process.install(h)
+    yield h
+    process.install(None)
+    h.close()
 
 
 def test_join_look_and_leave(fast: Hub, st_fake: FakeStreamlit) -> None:

@@ -1,7 +1,8 @@
-"""``server_state_lock[key]``: a lock that excludes every thread of every replica.
+"""The process's key locks: what ``server_state_lock[key]`` stands on.
 
-What it promises, and why it is built this way (compare redis-py's
-``redis.lock.Lock``, whose defaults are wrong for this use, NOTES §4):
+What they promise, and why they are built this way (compare redis-py's
+``redis.lock.Lock``, whose defaults are wrong for this use; docs/internals.md,
+"Redis"):
 
 * **Leases, renewed while held.** A crashed or killed holder cannot block a
   key forever: its lease (``lock_lease``, default 15 s) runs out. While the
@@ -32,17 +33,15 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
-from types import TracebackType
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-from . import bridge
-from .errors import LockLost, LockTimeout, StateUnavailable
+from ..base.config import Settings
+from ..base.errors import LockLost, StateUnavailable
+from ..edges.bridge import Bridge
+from ..edges.store import RedisStore
 
-if TYPE_CHECKING:
-    from .hub import Hub
-
-logger = logging.getLogger("streamlit_redis_state")
+logger = logging.getLogger(__name__)
 
 #: How long a waiter blocks before it checks whether Streamlit stopped its run.
 _SLICE = 0.05
@@ -52,7 +51,7 @@ _MAX_HANDOFFS = 64
 _MAX_HOLD = 1.0
 
 
-class _KeyLock:
+class KeyLock:
     """The process's single lock object for one key.
 
     Two levels: a local ``threading.Lock`` orders the threads of this process,
@@ -89,18 +88,17 @@ class _KeyLock:
                 self.count += 1
                 return True
             self.waiters += 1
-        deadline = time.monotonic() + timeout
+        clock = self._manager.clock
+        deadline = clock() + timeout
         got = False
         try:
             # Wait in short slices, giving Streamlit a chance to stop this run
             # in between (see bridge.yield_point): a stopped run must not keep
             # its place in the queue.
-            while not (
-                got := self._local.acquire(timeout=min(_SLICE, max(deadline - time.monotonic(), 0)))
-            ):
-                if time.monotonic() >= deadline:
+            while not (got := self._local.acquire(timeout=min(_SLICE, max(deadline - clock(), 0)))):
+                if clock() >= deadline:
                     break
-                bridge.yield_point()
+                self._manager.bridge.yield_point()
         finally:
             with self._meta:
                 self.waiters -= 1
@@ -118,7 +116,7 @@ class _KeyLock:
                 if not self._acquire_remote(token, deadline):
                     self._local.release()
                     return False
-                now = time.monotonic()
+                now = self._manager.clock()
                 with self._meta:
                     self.token, self.lost, self.validated = token, False, False
                     self.renewed_at = self.remote_since = now
@@ -132,14 +130,14 @@ class _KeyLock:
         return True
 
     def _acquire_remote(self, token: str, deadline: float) -> bool:
-        hub = self._manager.hub
-        store = hub.store
-        lease_ms = int(hub.settings.lock_lease * 1000)
+        manager = self._manager
+        store = manager.store
+        lease_ms = int(manager.settings.lock_lease * 1000)
         while True:
-            with hub.unlock_signal(self.key) as released:
+            with manager.unlock_signal(self.key) as released:
                 if store.lock_acquire(self.key, token, lease_ms):
                     return True
-                remaining = deadline - time.monotonic()
+                remaining = deadline - manager.clock()
                 if remaining <= 0:
                     return False
                 # The release notification wakes us; the remaining lease is
@@ -147,10 +145,10 @@ class _KeyLock:
                 # covers a notification lost while the listener reconnects.
                 ttl = store.lock_ttl_ms(self.key) / 1000
                 wait = min(remaining, max(ttl, 0.005) if ttl > 0 else 0.005, 0.5)
-                if not hub.listener.synced:
+                if not manager.synced():
                     wait = min(wait, 0.05)
                 released.wait(min(wait, _SLICE))
-                bridge.yield_point()  # may raise; acquire() releases the local lock
+                manager.bridge.yield_point()  # may raise; acquire() releases the local lock
 
     def release(self) -> None:
         with self._meta:
@@ -161,12 +159,12 @@ class _KeyLock:
                 return
             self.owner = None
             lost = self.lost
-            max_hold = min(_MAX_HOLD, self._manager.hub.settings.lock_lease / 3)
+            max_hold = min(_MAX_HOLD, self._manager.settings.lock_lease / 3)
             handoff = (
                 not lost
                 and self.waiters > 0
                 and self.handoffs < _MAX_HANDOFFS
-                and time.monotonic() - self.remote_since < max_hold
+                and self._manager.clock() - self.remote_since < max_hold
             )
             if handoff:
                 self.handoffs += 1
@@ -178,7 +176,7 @@ class _KeyLock:
             return
         self._manager.dropped(self)
         try:
-            released = self._manager.hub.store.lock_release(self.key, token)
+            released = self._manager.store.lock_release(self.key, token)
         except StateUnavailable:
             # The lease will free the key on its own; we cannot tell whether
             # it was still ours.
@@ -192,6 +190,15 @@ class _KeyLock:
                 "or could not be renewed); another holder may have run at the same time"
             )
 
+    def ensure_held(self) -> None:
+        """Raise :class:`LockLost` if this lock is not held, or its lease was lost."""
+        if not self.count:
+            raise LockLost(f"server_state_lock[{self.key!r}] is not held")
+        lease = self._manager.settings.lock_lease
+        if self.lost or self._manager.clock() - self.renewed_at > lease:
+            self.lost = True
+            raise LockLost(f"server_state_lock[{self.key!r}] was lost while held")
+
     def release_if_idle(self) -> None:
         """Give the Redis lock back if a handoff found nobody to take it."""
         if not self._local.acquire(blocking=False):
@@ -203,7 +210,7 @@ class _KeyLock:
                 token, self.token = self.token, ""
             self._manager.dropped(self)
             try:
-                self._manager.hub.store.lock_release(self.key, token)
+                self._manager.store.lock_release(self.key, token)
             except StateUnavailable:
                 pass  # the lease frees it
         finally:
@@ -220,9 +227,9 @@ class _KeyLock:
             self.release_if_idle()
             return
         try:
-            ok = self._manager.hub.store.lock_extend(self.key, token, lease_ms)
+            ok = self._manager.store.lock_extend(self.key, token, lease_ms)
         except StateUnavailable:
-            ok = time.monotonic() - self.renewed_at < lease_ms / 1000
+            ok = self._manager.clock() - self.renewed_at < lease_ms / 1000
             if not ok:
                 logger.warning(
                     "server_state_lock[%r]: lease ran out while Redis was unreachable", self.key
@@ -231,32 +238,49 @@ class _KeyLock:
             if token != self.token:
                 return
             if ok:
-                self.renewed_at = time.monotonic()
+                self.renewed_at = self._manager.clock()
             else:
                 self.lost = True
 
 
 class LockManager:
-    """Owns the process's key locks and the one renewer thread."""
+    """Owns the process's key locks, their waiters and the one renewer thread.
 
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
-        self._locks: dict[str, _KeyLock] = {}
-        self._held: set[_KeyLock] = set()
+    ``clock`` is injectable so tests drive leases and waits without sleeping;
+    ``synced`` says whether release notifications are arriving (when they are
+    not, waiters poll more often).
+    """
+
+    def __init__(
+        self,
+        store: RedisStore,
+        settings: Settings,
+        bridge: Bridge,
+        synced: Callable[[], bool],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.bridge = bridge
+        self.synced = synced
+        self.clock = clock
+        self._locks: dict[str, KeyLock] = {}
+        self._held: set[KeyLock] = set()
         self._lock = threading.Lock()
+        self._unlock_waiters: dict[str, set[threading.Event]] = {}
         self._wake = threading.Event()
         self._closed = False
         self._thread: threading.Thread | None = None
 
-    def get(self, key: str) -> _KeyLock:
+    def get(self, key: str) -> KeyLock:
         with self._lock:
             lock = self._locks.get(key)
             if lock is None:
-                lock = self._locks[key] = _KeyLock(self, key)
+                lock = self._locks[key] = KeyLock(self, key)
             return lock
 
     def must_read_fresh(self, key: str) -> bool:
-        """Whether a read of ``key`` under its lock must skip the cache (see _KeyLock)."""
+        """Whether a read of ``key`` under its lock must skip the cache (see KeyLock)."""
         lock = self._locks.get(key)
         return lock is not None and lock.count > 0 and not lock.validated
 
@@ -272,136 +296,72 @@ class LockManager:
             return ""
         return lock.token if lock.count else ""
 
-    def held(self, lock: _KeyLock) -> None:
+    def held(self, lock: KeyLock) -> None:
         with self._lock:
             self._held.add(lock)
-            if self._thread is None:
+
+    def dropped(self, lock: KeyLock) -> None:
+        with self._lock:
+            self._held.discard(lock)
+
+    # -- release notifications ------------------------------------------------
+
+    @contextmanager
+    def unlock_signal(self, key: str) -> Iterator[threading.Event]:
+        """An event set when any process releases the lock on ``key``.
+
+        Registered before the acquire attempt, so a release that lands between
+        a failed attempt and the wait is not missed.
+        """
+        event = threading.Event()
+        with self._lock:
+            self._unlock_waiters.setdefault(key, set()).add(event)
+        try:
+            yield event
+        finally:
+            with self._lock:
+                waiters = self._unlock_waiters.get(key)
+                if waiters is not None:
+                    waiters.discard(event)
+                    if not waiters:
+                        del self._unlock_waiters[key]
+
+    def on_unlock(self, key: str) -> None:
+        """A release notification arrived: wake this process's waiters for ``key``."""
+        with self._lock:
+            waiters = list(self._unlock_waiters.get(key, ()))
+        for event in waiters:
+            event.set()
+
+    # -- leases -----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the renewer thread, which extends every held lease every third of it."""
+        with self._lock:
+            if self._thread is None and not self._closed:
                 self._thread = threading.Thread(
                     target=self._renew_loop, name="streamlit-redis-state-locks", daemon=True
                 )
                 self._thread.start()
 
-    def dropped(self, lock: _KeyLock) -> None:
+    def renew_all(self) -> None:
+        """Extend every lease this process holds (or give back idle ones): one renewer round."""
+        lease_ms = int(self.settings.lock_lease * 1000)
         with self._lock:
-            self._held.discard(lock)
+            held = list(self._held)
+        for lock in held:
+            try:
+                lock.renew(lease_ms)
+            except Exception:
+                logger.exception("lock renewal failed")
 
     def close(self) -> None:
         self._closed = True
         self._wake.set()
 
     def _renew_loop(self) -> None:
-        lease = self.hub.settings.lock_lease
         while not self._closed:
-            self._wake.wait(lease / 3)
+            self._wake.wait(self.settings.lock_lease / 3)
             if self._closed:
                 return
-            with self._lock:
-                held = list(self._held)
-            for lock in held:
-                try:
-                    lock.renew(int(lease * 1000))
-                except Exception:
-                    logger.exception("lock renewal failed")
-
-
-class StateLock:
-    """The lock on one key; what ``server_state_lock[key]`` returns.
-
-    Use it as a context manager, or call :meth:`acquire` and :meth:`release`
-    like a ``threading.RLock``.
-    """
-
-    def __init__(self, key: str, timeout: float | None = None) -> None:
-        from .mapping import check_key
-
-        self.key = check_key(key)
-        self._timeout = timeout
-
-    def _lock(self) -> _KeyLock:
-        from .hub import get_hub
-
-        return get_hub().locks.get(self.key)
-
-    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        """Take the lock; returns ``False`` if it could not be had in time.
-
-        ``timeout=-1`` means the configured ``lock_timeout`` (never forever).
-        """
-        from .hub import get_hub
-
-        if not blocking:
-            timeout = 0
-        elif timeout < 0:
-            timeout = (
-                self._timeout if self._timeout is not None else get_hub().settings.lock_timeout
-            )
-        return self._lock().acquire(timeout)
-
-    def release(self) -> None:
-        self._lock().release()
-
-    def ensure_held(self) -> None:
-        """Raise :class:`LockLost` if the lease was lost; long bodies should call it."""
-        lock = self._lock()
-        if not lock.count:
-            raise LockLost(f"server_state_lock[{self.key!r}] is not held")
-        lease = self._lock()._manager.hub.settings.lock_lease
-        if lock.lost or time.monotonic() - lock.renewed_at > lease:
-            lock.lost = True
-            raise LockLost(f"server_state_lock[{self.key!r}] was lost while held")
-
-    def __enter__(self) -> StateLock:
-        if not self.acquire():
-            from .hub import get_hub
-
-            wait = self._timeout if self._timeout is not None else get_hub().settings.lock_timeout
-            raise LockTimeout(
-                f"could not acquire server_state_lock[{self.key!r}] within {wait:g}s "
-                "(another session holds it; raise lock_timeout with configure())"
-            )
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            self.release()
-        except LockLost:
-            if exc_type is None:
-                raise
-            logger.warning("server_state_lock[%r] was lost; the body's exception wins", self.key)
-
-    def __repr__(self) -> str:
-        return f"server_state_lock[{self.key!r}]"
-
-
-class ServerStateLock(Mapping[str, StateLock]):
-    """``server_state_lock``: ``server_state_lock[key]`` is the lock of that key.
-
-    ``server_state_lock.get(key, timeout=5)`` gives a lock that waits 5 s.
-    """
-
-    def __getitem__(self, key: str) -> StateLock:
-        return StateLock(key)
-
-    def get(self, key: str, default: object = None, *, timeout: float | None = None) -> StateLock:  # type: ignore[override]
-        return StateLock(key, timeout=timeout)
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str)
-
-    def __iter__(self) -> Iterator[str]:
-        from .hub import get_hub
-
-        return iter(get_hub().store.keys())
-
-    def __len__(self) -> int:
-        from .hub import get_hub
-
-        return get_hub().store.count()
-
-    def __repr__(self) -> str:
-        return "server_state_lock"
+            self.renew_all()

@@ -10,7 +10,6 @@ does.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -18,8 +17,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
-
-logger = logging.getLogger("streamlit_redis_state")
 
 ENV_URL = "STREAMLIT_REDIS_STATE_URL"
 ENV_NAMESPACE = "STREAMLIT_REDIS_STATE_NAMESPACE"
@@ -102,6 +99,8 @@ class Settings:
 def _from_secrets() -> dict[str, Any]:
     """Read ``[connections.redis_state]`` from Streamlit secrets, if there are any."""
     try:
+        # Imported here, not at the top: a worker process or the command line
+        # reads the configuration without paying for Streamlit's import.
         import streamlit as st
 
         section = st.secrets.get("connections", {}).get(SECRETS_SECTION, {})

@@ -1,8 +1,8 @@
 """``server_state``: the shared mapping, with ``st.session_state``'s manners.
 
-Every read from a script run subscribes the session (NOTES §1 semantics are
-copied from ``st.session_state``: a missing key raises ``KeyError`` for item
-access and ``AttributeError`` for attribute access, so ``hasattr`` works).
+Every read from a script run subscribes the session. Its manners are copied
+from ``st.session_state``: a missing key raises ``KeyError`` for item access
+and ``AttributeError`` for attribute access, so ``hasattr`` works.
 
 Reads return a fresh copy decoded from the stored bytes: mutating it changes
 nothing shared. ``server_state["l"].append(x)`` is a no-op for everyone else;
@@ -14,42 +14,16 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator, KeysView, Mapping, MutableMapping
 from contextlib import contextmanager
-from types import TracebackType
 from typing import Any
 
-from . import codec
-from .errors import InvalidKey, ServerStateError
-from .hub import get_hub, quiet_depth
-from .locks import StateLock
-
-MAX_KEY_LENGTH = 1024
+from .base import codec
+from .base.errors import InvalidKey, ServerStateError
+from .base.keys import check_key, missing_message
+from .edges.notification import Outcome
+from .engine.process import get_hub
+from .server_state_lock import StateLock
 
 _MISSING: Any = object()
-
-
-def check_key(key: object) -> str:
-    """Return ``key`` if it is a valid state key, else raise a clear error."""
-    if not isinstance(key, str):
-        raise TypeError(f"server_state keys must be str, got {type(key).__name__}: {key!r:.60}")
-    if not key:
-        raise InvalidKey("server_state keys must be non-empty strings")
-    if len(key) > MAX_KEY_LENGTH:
-        raise InvalidKey(
-            f"server_state keys are at most {MAX_KEY_LENGTH} characters, got {len(key)}"
-        )
-    if key.startswith("__") and key.endswith("__"):
-        raise InvalidKey(f"{key!r} is reserved: names like __x__ are Python's own")
-    if "\x00" in key:
-        raise InvalidKey("server_state keys must not contain NUL characters (reserved)")
-    return key
-
-
-def _missing_message(key: str) -> str:
-    return (
-        f"server_state has no key {key!r}. Initialise it first, for example "
-        f"`server_state.setdefault({key!r}, ...)` or "
-        f"`if {key!r} not in server_state: server_state[{key!r}] = ...`"
-    )
 
 
 class ServerState(MutableMapping[str, Any]):
@@ -63,7 +37,7 @@ class ServerState(MutableMapping[str, Any]):
         key = check_key(key)
         snap = get_hub().read(key)
         if snap.blob is None:
-            raise KeyError(_missing_message(key))
+            raise KeyError(missing_message(key))
         return codec.decode(snap.blob, key=key)
 
     def __setitem__(self, key: str, value: Any) -> None:
@@ -72,9 +46,8 @@ class ServerState(MutableMapping[str, Any]):
 
     def __delitem__(self, key: str) -> None:
         key = check_key(key)
-        hub = get_hub()
-        if not hub.change(key, "del", token=hub.locks.token_for(key)).changed:
-            raise KeyError(_missing_message(key))
+        if not get_hub().delete(key).changed:
+            raise KeyError(missing_message(key))
 
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
@@ -99,7 +72,7 @@ class ServerState(MutableMapping[str, Any]):
         try:
             return self[name]
         except KeyError:
-            raise AttributeError(_missing_message(name)) from None
+            raise AttributeError(missing_message(name)) from None
 
     def __setattr__(self, name: str, value: Any) -> None:
         if hasattr(type(self), name):
@@ -114,7 +87,7 @@ class ServerState(MutableMapping[str, Any]):
         try:
             del self[name]
         except KeyError:
-            raise AttributeError(_missing_message(name)) from None
+            raise AttributeError(missing_message(name)) from None
 
     # -- mapping methods with atomic or batched implementations -------------
 
@@ -131,7 +104,7 @@ class ServerState(MutableMapping[str, Any]):
         if snap.blob is not None:
             return codec.decode(snap.blob, key=key)
         blob = self._encode(key, default)
-        if hub.change(key, "add", blob).changed:
+        if hub.set_default(key, blob).changed:
             return codec.decode(blob, key=key)
         return self[key]
 
@@ -140,11 +113,11 @@ class ServerState(MutableMapping[str, Any]):
         key = check_key(key)
         hub = get_hub()
         hub.subscribe_current(key)
-        result = hub.change(key, "del", token=hub.locks.token_for(key))
+        result = hub.delete(key)
         if result.changed and result.old is not None:
             return codec.decode(result.old, key=key)
         if default is _MISSING:
-            raise KeyError(_missing_message(key))
+            raise KeyError(missing_message(key))
         return default
 
     def update(self, other: Any = (), /, **kwargs: Any) -> None:
@@ -208,7 +181,7 @@ class ServerState(MutableMapping[str, Any]):
             if snap.blob is not None:
                 value = codec.decode(snap.blob, key=key)
             elif default is _MISSING:
-                raise KeyError(_missing_message(key))
+                raise KeyError(missing_message(key))
             else:
                 # A fresh copy, so a mutable default passed in is never shared.
                 value = codec.decode(self._encode(key, default), key=key)
@@ -232,15 +205,14 @@ class ServerState(MutableMapping[str, Any]):
         key = check_key(key)
         if max_len is not None and (not isinstance(max_len, int) or max_len < 1):
             raise ValueError(f"max_len must be a positive int, got {max_len!r}")
-        cap = str(max_len or 0).encode()
+        cap = max_len or 0
         if not items:
             return len(self.get(key, []))
         blobs = [self._encode(key, item) for item in items]
         hub = get_hub()
         for _ in range(10):
-            token = hub.locks.token_for(key)
-            result = hub.change(key, "append", cap, token=token, items=blobs)
-            if result.code != 2:
+            result = hub.append(key, blobs, cap)
+            if result.outcome is not Outcome.NOT_A_LIST:
                 return result.length
             # The key holds a plain value: turn it into a list, if it is one,
             # unless someone changes it meanwhile (then look again).
@@ -253,8 +225,8 @@ class ServerState(MutableMapping[str, Any]):
                     f"server_state[{key!r}] holds a {type(value).__name__}; append needs a list"
                 )
             existing = [codec.encode(v) for v in value]
-            result = hub.change(key, "convert", snap.blob, token=token, items=existing + blobs)
-            if result.code == 1:
+            result = hub.convert(key, snap.blob, existing + blobs)
+            if result.changed:
                 return result.length
         raise ServerStateError(f"append to {key!r} kept racing with other writes; try again")
 
@@ -266,42 +238,7 @@ class ServerState(MutableMapping[str, Any]):
 
     @staticmethod
     def _set_encoded(key: str, blob: bytes) -> None:
-        hub = get_hub()
-        hub.change(key, "set", blob, token=hub.locks.token_for(key))
+        get_hub().set(key, blob)
 
 
-class _NoRerun:
-    """``with no_rerun:``: writes inside the block notify nobody. Blocks may nest.
-
-    Other processes still drop their cached copy (the value did change); only
-    the reruns are suppressed.
-    """
-
-    def __enter__(self) -> None:
-        quiet_depth.set(quiet_depth.get() + 1)
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        quiet_depth.set(max(quiet_depth.get() - 1, 0))
-
-    def __call__(self) -> _NoRerun:
-        """``with no_rerun():`` works too."""
-        return self
-
-    def __repr__(self) -> str:
-        return "no_rerun"
-
-
-def force_rerun_bound_sessions(key: str) -> None:
-    """Rerun every session subscribed to ``key``, on every replica.
-
-    For values changed in a way the library cannot see. The calling session is
-    not rerun (it is already running), so calling this at the top of a script
-    cannot loop.
-    """
-    key = check_key(key)
-    get_hub().change(key, "touch")
+server_state = ServerState()

@@ -1,0 +1,1 @@
+"""The leaves: values as bytes, key names, settings and errors. They import nothing of ours."""

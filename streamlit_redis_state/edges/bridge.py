@@ -1,0 +1,327 @@
+"""Every use of Streamlit's internals lives here, and nowhere else.
+
+The engine is given a :class:`Bridge`: the current script's place, reruns,
+disconnects. :class:`StreamlitBridge` is the real one; tests pass a fake with
+the same methods. Built on ``Runtime.instance()`` (no ``Server`` object, no
+``gc`` scan), so it works under ``streamlit run`` and under ``st.App`` /
+uvicorn alike. Without a Streamlit runtime (plain Python, a worker thread,
+``AppTest``) it answers "no session", reruns do nothing, and the state still
+works.
+
+Streamlit is imported on first use, not with this module: a worker process
+or the command-line tool never pays for it. Checked against Streamlit 1.67;
+docs/internals.md ("Streamlit") lists the facts relied on.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScriptPlace:
+    """Where the calling code runs: a session, and the fragment if inside one."""
+
+    session_id: str
+    fragment_id: str | None
+
+
+class Bridge(Protocol):
+    """What the engine needs from Streamlit."""
+
+    def current_place(self) -> ScriptPlace | None:
+        """The session (and fragment) of the calling thread, or ``None`` outside a run."""
+        ...
+
+    def yield_point(self) -> None:
+        """Let Streamlit stop the calling run here if it asked to (raises its exception)."""
+        ...
+
+    def watch_disconnect(self, session_id: str) -> None:
+        """From that session's run: call the release callback when its tab disconnects."""
+        ...
+
+    def set_release_callback(self, callback: Callable[[str], None]) -> None: ...
+
+    def request_rerun(self, session_id: str, fragment_ids: set[str] | None) -> bool:
+        """Rerun a session (whole app, or only fragments); ``False`` if it is gone."""
+        ...
+
+    def runtime_exists(self) -> bool:
+        """Whether a Streamlit runtime runs in this process."""
+        ...
+
+
+class _Streamlit:
+    """The Streamlit functions the bridge calls, looked up once on first use."""
+
+    get_ctx: Callable[..., Any] | None = None
+
+    @classmethod
+    def ctx(cls) -> Any:
+        if cls.get_ctx is None:
+            from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+            cls.get_ctx = get_script_run_ctx
+        return cls.get_ctx(suppress_warning=True)
+
+
+def _current_fragment_id() -> str | None:
+    try:
+        from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState
+
+        return ThreadState.get().fragment_id or None
+    except Exception:
+        return None
+
+
+def _runtime() -> Any | None:
+    try:
+        from streamlit.runtime import Runtime
+
+        if not Runtime.exists():
+            return None
+        return Runtime.instance()
+    except Exception:
+        return None
+
+
+# ---------------------------------------------------------------------------
+# The disconnect hook: a session-scoped cached resource whose release (when
+# the tab's websocket closes) calls back the bridge that installed it.
+
+_bridges: weakref.WeakValueDictionary[int, StreamlitBridge] = weakref.WeakValueDictionary()
+_bridge_ids = itertools.count(1)
+_token_factory: Callable[[str, int], _SessionToken] | None = None
+_factory_made = False
+_factory_lock = threading.Lock()
+
+
+class _SessionToken:
+    """Held in a session-scoped resource cache; released when the tab disconnects."""
+
+    def __init__(self, session_id: str, bridge_id: int) -> None:
+        self.session_id = session_id
+        self.bridge_id = bridge_id
+
+
+def _on_release(token: object) -> None:
+    if not isinstance(token, _SessionToken):
+        return
+    bridge = _bridges.get(token.bridge_id)
+    if bridge is not None:
+        bridge._released(token.session_id)
+
+
+def _make_token_factory() -> Callable[[str, int], _SessionToken] | None:
+    try:
+        import streamlit as st
+
+        @st.cache_resource(scope="session", on_release=_on_release, show_spinner=False)
+        def _session_token(session_id: str, bridge_id: int) -> _SessionToken:
+            return _SessionToken(session_id, bridge_id)
+
+        return _session_token
+    except Exception:  # an old Streamlit without session scope
+        logger.warning(
+            "this Streamlit has no session-scoped cache; disconnects are "
+            "noticed only when a rerun finds the session gone"
+        )
+        return None
+
+
+def _factory() -> Callable[[str, int], _SessionToken] | None:
+    global _token_factory, _factory_made
+    with _factory_lock:
+        if not _factory_made:
+            _token_factory = _make_token_factory()
+            _factory_made = True
+        return _token_factory
+
+
+class StreamlitBridge:
+    """The real :class:`Bridge`, over Streamlit's runtime."""
+
+    def __init__(self) -> None:
+        self._id = next(_bridge_ids)
+        _bridges[self._id] = self
+        self._release_callback: Callable[[str], None] | None = None
+        self._hooked: set[str] = set()
+        self._hooked_lock = threading.Lock()
+        # Reruns asked for but not yet handed to Streamlit, merged per session.
+        self._pending: dict[str, set[str] | None] = {}
+        self._pending_lock = threading.Lock()
+
+    # -- where the caller runs ------------------------------------------------
+
+    def current_place(self) -> ScriptPlace | None:
+        try:
+            ctx = _Streamlit.ctx()
+        except Exception:
+            return None
+        if ctx is None:
+            return None
+        return ScriptPlace(ctx.session_id, _current_fragment_id())
+
+    def yield_point(self) -> None:
+        """Let Streamlit stop or restart the calling script run here, if it was asked to.
+
+        Streamlit only interrupts a run at its own calls (``st.*``,
+        ``st.session_state``). A run blocked waiting for a lock makes none, so
+        without this a rerun leaves the stopped run queued for the lock while a
+        new run queues behind it: under a burst of reruns, threads pile up on
+        one lock. Calling the same checkpoint ``st.session_state`` uses lets the
+        stopped run leave the queue at once (Streamlit's StopException or
+        RerunException propagates; it is Streamlit's to handle).
+        """
+        try:
+            ctx = _Streamlit.ctx()
+            check = getattr(getattr(ctx, "session_state", None), "_yield_callback", None)
+        except Exception:
+            return
+        if check is not None:
+            check()
+
+    # -- disconnects ----------------------------------------------------------
+
+    def set_release_callback(self, callback: Callable[[str], None]) -> None:
+        self._release_callback = callback
+
+    def watch_disconnect(self, session_id: str) -> None:
+        """Arrange for the release callback to run when ``session_id``'s tab disconnects.
+
+        Must be called from that session's script thread. Cheap after the first
+        call for a session.
+        """
+        with self._hooked_lock:
+            if session_id in self._hooked:
+                return
+            self._hooked.add(session_id)
+        factory = _factory()
+        if factory is None:
+            return
+        try:
+            factory(session_id, self._id)
+        except Exception:
+            logger.debug("could not install the disconnect hook", exc_info=True)
+            with self._hooked_lock:
+                self._hooked.discard(session_id)
+
+    def _released(self, session_id: str) -> None:
+        with self._hooked_lock:
+            self._hooked.discard(session_id)
+        callback = self._release_callback
+        if callback is not None:
+            try:
+                callback(session_id)
+            except Exception:
+                logger.exception("disconnect hook failed")
+
+    # -- reruns -----------------------------------------------------------------
+
+    def runtime_exists(self) -> bool:
+        return _runtime() is not None
+
+    def request_rerun(self, session_id: str, fragment_ids: set[str] | None) -> bool:
+        """Ask Streamlit to rerun a session: the whole app, or only the given fragments.
+
+        Returns ``False`` when the session is gone (disconnected or never known
+        here), so the caller can drop its subscriptions. Thread-safe: the request
+        is scheduled on the session's event loop, because ``AppSession`` is not
+        thread-safe. Requests arriving before the scheduled one ran are merged
+        into it, so a burst of changes costs one rerun.
+        """
+        rt = _runtime()
+        if rt is None:
+            return False
+        try:
+            session = rt.get_app_session(session_id)
+        except Exception:
+            return False
+        if session is None:
+            return False
+        with self._pending_lock:
+            scheduled = session_id in self._pending
+            if not scheduled:
+                self._pending[session_id] = None if fragment_ids is None else set(fragment_ids)
+            else:
+                current = self._pending[session_id]
+                if current is not None:
+                    if fragment_ids is None:
+                        self._pending[session_id] = None
+                    else:
+                        current.update(fragment_ids)
+        if scheduled:
+            return True
+
+        def run() -> None:
+            with self._pending_lock:
+                frags = self._pending.pop(session_id, None)
+            _rerun_now(session, frags)
+
+        try:
+            session._event_loop.call_soon_threadsafe(run)
+        except RuntimeError:  # the loop closed: the session is shutting down
+            with self._pending_lock:
+                self._pending.pop(session_id, None)
+            return False
+        return True
+
+
+def _live_client_state(session: Any) -> Any:
+    """The client state to rerun ``session`` with: its page and query string, no widget triggers.
+
+    ``session._client_state`` is only refreshed when a run chain ends, so
+    during a session's first run it is still empty: a rerun pushed then would
+    drop the query string and jump to the main page. While a run is in
+    progress, its script context holds the live values (``st.query_params``
+    writes go there), so they win.
+    """
+    from streamlit.proto.ClientState_pb2 import ClientState
+    from streamlit.runtime.scriptrunner_utils.script_run_context import (  # type: ignore[attr-defined]
+        SCRIPT_RUN_CONTEXT_ATTR_NAME,
+    )
+
+    state = ClientState()
+    state.CopyFrom(session._client_state)
+    runner = getattr(session, "_scriptrunner", None)
+    thread = getattr(runner, "_script_thread", None)
+    ctx = getattr(thread, SCRIPT_RUN_CONTEXT_ATTR_NAME, None) if thread is not None else None
+    if ctx is not None:
+        state.query_string = ctx.query_string
+        page = ctx.page_script_hash
+        if page:
+            state.page_script_hash = page
+    return state
+
+
+def _rerun_now(session: Any, fragment_ids: set[str] | None) -> None:
+    """On the session's event loop: request the rerun with the session's page and query."""
+    try:
+        base = _live_client_state(session)
+        if fragment_ids is not None:
+            live = [fid for fid in sorted(fragment_ids) if session.has_fragment(fid)]
+            if live:
+                for fid in live:
+                    state = type(base)()
+                    state.CopyFrom(base)
+                    state.fragment_id = fid
+                    session.request_rerun(state)
+                return
+            # The fragments are gone (a full run is replacing them): rerun it all.
+        # The script runner stores only query string, page and context in the
+        # session's client state, so this re-clicks no button.
+        session.request_rerun(base)
+    except Exception:
+        logger.debug("rerun request failed", exc_info=True)
+
+
+__all__ = ["Bridge", "ScriptPlace", "StreamlitBridge"]

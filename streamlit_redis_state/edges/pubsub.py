@@ -1,0 +1,82 @@
+"""The listener's view of a pub/sub connection: three calls, so tests can feed it.
+
+The store hands the listener a :class:`Subscription`; the listener never
+touches redis-py's ``PubSub`` itself. A test (or another transport) passes
+any object with the same methods.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Protocol
+
+logger = logging.getLogger(__name__)
+
+
+class Kind(Enum):
+    #: The subscription is (re)established: whatever was published before is unknown.
+    SUBSCRIBED = "subscribed"
+    #: A message published on the channel.
+    MESSAGE = "message"
+    #: The answer to :meth:`Subscription.ping`.
+    PONG = "pong"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    kind: Kind
+    data: bytes = b""
+
+
+class Subscription(Protocol):
+    def get_message(self, timeout: float) -> Message | None:
+        """The next message, waiting at most ``timeout`` seconds; ``None`` if none came."""
+        ...
+
+    def ping(self) -> None:
+        """Ask the server for a :attr:`Kind.PONG` on this connection."""
+        ...
+
+    def close(self) -> None: ...
+
+    def disconnect(self) -> None:
+        """Drop the connection at once (fault handling, tests); the next call raises."""
+        ...
+
+
+class RedisSubscription:
+    """A :class:`Subscription` over redis-py's ``PubSub`` on one channel."""
+
+    def __init__(self, client: Any, channel: str) -> None:
+        self._pubsub = client.pubsub(ignore_subscribe_messages=False)
+        self._pubsub.subscribe(channel)
+
+    def get_message(self, timeout: float) -> Message | None:
+        raw = self._pubsub.get_message(timeout=timeout)
+        if raw is None:
+            return None
+        kind = raw["type"]
+        if kind == "subscribe":
+            return Message(Kind.SUBSCRIBED)
+        if kind == "message":
+            data = raw["data"]
+            return Message(Kind.MESSAGE, data if isinstance(data, bytes) else str(data).encode())
+        if kind == "pong":
+            return Message(Kind.PONG)
+        return None
+
+    def ping(self) -> None:
+        self._pubsub.ping("srs")
+
+    def close(self) -> None:
+        self._pubsub.close()
+
+    def disconnect(self) -> None:
+        connection = self._pubsub.connection
+        if connection is not None:
+            connection.disconnect()
+
+
+__all__ = ["Kind", "Message", "RedisSubscription", "Subscription"]

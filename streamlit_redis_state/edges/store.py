@@ -1,0 +1,378 @@
+"""The Redis store: every command the library sends, and what Redis's errors mean.
+
+The key layout is in :mod:`..base.keys`; the scripts, one purpose each, in
+``scripts/``. Why scripts: every change is one atomic step that compares
+bytes, stores, bumps the version and the sequence, and publishes a small
+notification. The value itself is never published.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import fakeredis
+import redis
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.retry import Retry
+
+from ..base.codec import join_items, list_blob
+from ..base.config import Settings
+from ..base.errors import LockLost, ServerStateError, StateUnavailable
+from ..base.keys import Keyspace, presence_field
+from . import scripts
+from .notification import Outcome
+from .pubsub import RedisSubscription, Subscription
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a change script did."""
+
+    outcome: Outcome
+    version: int
+    epoch: str
+    #: What a delete removed, as one blob (so ``pop`` is one atomic step).
+    old: bytes | None = None
+    #: The list's length after an append or a convert.
+    length: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return self.outcome is Outcome.CHANGED
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A key's stored bytes (``None`` if absent) with its version and the epoch.
+
+    For a key stored as a list of appended items, ``bodies`` holds the
+    items' encoded bodies and ``count`` their number (``blob`` is the same
+    list as one value), and ``list_base`` the version that created the list:
+    enough to extend the snapshot with only the items appended since.
+    """
+
+    blob: bytes | None
+    version: int
+    epoch: str
+    bodies: bytes | None = None
+    count: int = 0
+    list_base: int = 0
+
+    @classmethod
+    def of_list(cls, bodies: bytes, count: int, version: int, epoch: str, base: int) -> Snapshot:
+        return cls(list_blob(bodies, count), version, epoch, bodies, count, base)
+
+    def extended(self, item_blobs: list[bytes], version: int) -> Snapshot:
+        """This list snapshot with ``item_blobs`` appended, at ``version``."""
+        assert self.bodies is not None
+        more, n = join_items(item_blobs)
+        return Snapshot.of_list(
+            self.bodies + more, self.count + n, version, self.epoch, self.list_base
+        )
+
+
+@dataclass(frozen=True)
+class Tail:
+    """The items of a list key from some index on, with what they belong to."""
+
+    items: list[bytes]
+    version: int
+    epoch: str
+    #: The version that created the list; -1 when the key holds a plain value.
+    list_base: int
+    length: int
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Who makes a change: named in its notification, and the fence it must pass."""
+
+    #: ``process:session`` of the writer; its own session is not rerun by it.
+    origin: str = ""
+    #: Inside ``no_rerun``: caches drop the key, nobody reruns.
+    quiet: bool = False
+    #: The key's lock token while the writer holds the lock; the script refuses
+    #: the write if the lock is no longer held with it ("" = unfenced).
+    token: str = ""
+
+
+ANONYMOUS = Writer()
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class RedisStore:
+    """Every Redis command the library sends goes through this class."""
+
+    def __init__(self, settings: Settings, client: redis.Redis | None = None) -> None:
+        self.settings = settings
+        self.client = client if client is not None else self._connect(settings)
+        self.keyspace = Keyspace(settings.namespace)
+        # A fresh random epoch offered by this process to the first write
+        # after the data was (re)created.
+        self._epoch_candidate = uuid.uuid4().hex[:16]
+        self._pubsub_client: redis.Redis | None = None
+        #: Told (in the calling thread) whenever Redis could not be reached.
+        self.on_unavailable: Callable[[], None] | None = None
+        self._scripts = {
+            name: self.client.register_script(scripts.source(name))
+            for name in sorted(scripts.WITH_PRELUDE | scripts.PLAIN)
+        }
+
+    @staticmethod
+    def _connect(settings: Settings) -> redis.Redis:
+        if settings.url is None:
+            client: redis.Redis = fakeredis.FakeRedis(server=fakeredis.FakeServer())
+            return client
+        return redis.Redis.from_url(
+            settings.url,
+            socket_timeout=settings.socket_timeout,
+            socket_connect_timeout=settings.connect_timeout,
+            # One quick retry covers a connection the server closed while idle;
+            # more would stretch the bound on how long a call may take.
+            retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
+            health_check_interval=30,
+        )
+
+    def subscribe(self) -> Subscription:
+        """A new subscription to the namespace's channel, for the listener.
+
+        For a real Redis it uses a client with no retries of its own: redis-py
+        would otherwise reconnect and resubscribe silently, and the listener
+        must see every break to drop its cache and resync.
+        """
+        if self.settings.url is None:
+            return RedisSubscription(self.client, self.keyspace.channel)
+        if self._pubsub_client is None:
+            self._pubsub_client = redis.Redis.from_url(
+                self.settings.url,
+                socket_timeout=self.settings.socket_timeout,
+                socket_connect_timeout=self.settings.connect_timeout,
+                retry=Retry(NoBackoff(), 0),
+            )
+        return RedisSubscription(self._pubsub_client, self.keyspace.channel)
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except redis.AuthenticationError as exc:
+            raise ServerStateError(
+                f"Redis at {self.settings.redacted_url()} refused the credentials: {exc}"
+            ) from exc
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            if self.on_unavailable is not None:
+                self.on_unavailable()
+            raise StateUnavailable(
+                f"Redis at {self.settings.redacted_url()} is unreachable: {exc}"
+            ) from exc
+        except redis.RedisError as exc:
+            raise ServerStateError(f"Redis refused the request: {exc}") from exc
+
+    def _run(self, name: str, keys: list[str], args: list[Any], client: Any = None) -> Any:
+        return self._scripts[name](keys=keys, args=args, client=client)
+
+    # -- values -----------------------------------------------------------
+
+    def _read_keys(self, key: str) -> list[str]:
+        ks = self.keyspace
+        return [ks.value(key), ks.list(key), ks.versions, ks.epoch, ks.list_bases]
+
+    @staticmethod
+    def _snapshot(raw: Any) -> Snapshot:
+        blob, items, version, epoch, base, _length = raw
+        if items:
+            bodies, count = join_items(list(items))
+            return Snapshot.of_list(bodies, count, int(version), _text(epoch), int(base))
+        return Snapshot(blob or None, int(version), _text(epoch))
+
+    def read(self, key: str) -> Snapshot:
+        with self._errors():
+            raw = self._run("read", self._read_keys(key), [key, 0])
+        return self._snapshot(raw)
+
+    def read_tail(self, key: str, start: int) -> Tail:
+        """Items of a list key from index ``start`` on."""
+        with self._errors():
+            blob, items, version, epoch, base, length = self._run(
+                "read", self._read_keys(key), [key, start]
+            )
+        if blob:  # the key holds a plain value now: no tail to speak of
+            return Tail([], int(version), _text(epoch), -1, 0)
+        return Tail(list(items), int(version), _text(epoch), int(base), int(length))
+
+    def read_many(self, keys: list[str]) -> dict[str, Snapshot]:
+        if not keys:
+            return {}
+        with self._errors():
+            pipe = self.client.pipeline(transaction=True)
+            for key in keys:
+                self._run("read", self._read_keys(key), [key, 0], client=pipe)
+            out = pipe.execute()
+        return {k: self._snapshot(raw) for k, raw in zip(keys, out, strict=True)}
+
+    def keys(self) -> list[str]:
+        with self._errors():
+            members = self.client.smembers(self.keyspace.keys)
+        return sorted(_text(m) for m in members)
+
+    def count(self) -> int:
+        with self._errors():
+            return int(self.client.scard(self.keyspace.keys))
+
+    # -- changes ------------------------------------------------------------
+
+    def _head(self, field: str, writer: Writer) -> tuple[list[str], list[Any]]:
+        """The keys and arguments every change script starts with (see _prelude.lua)."""
+        ks = self.keyspace
+        keys = [ks.versions, ks.seq, ks.epoch]
+        args: list[Any] = [
+            ks.channel,
+            self._epoch_candidate,
+            field,
+            writer.origin,
+            int(writer.quiet),
+        ]
+        return keys, args
+
+    def _change(self, name: str, key: str, writer: Writer, args: list[Any]) -> WriteResult:
+        ks = self.keyspace
+        head_keys, head_args = self._head(key, writer)
+        keys = [*head_keys, ks.value(key), ks.keys, ks.lock(key), ks.list(key), ks.list_bases]
+        with self._errors():
+            result = self._run(name, keys, [*head_args, writer.token, *args])
+        outcome = Outcome(int(result[0]))
+        if outcome is Outcome.FENCED:
+            raise LockLost(
+                f"the lock on {key!r} was lost (its lease expired); the write was refused"
+            )
+        version, epoch = int(result[1]), _text(result[2])
+        extra = result[3] if len(result) > 3 else None
+        if name in ("append", "convert"):
+            return WriteResult(outcome, version, epoch, length=int(extra or 0))
+        if isinstance(extra, list):  # a deleted list: give it back as one value
+            extra = list_blob(*join_items(extra))
+        return WriteResult(outcome, version, epoch, old=extra)
+
+    def set(self, key: str, blob: bytes, writer: Writer = ANONYMOUS) -> WriteResult:
+        """Store ``blob``; the same bytes as stored change nothing and notify nobody."""
+        return self._change("set", key, writer, [blob])
+
+    def set_default(self, key: str, blob: bytes, writer: Writer = ANONYMOUS) -> WriteResult:
+        """Store ``blob`` only if the key holds nothing (``setdefault``)."""
+        return self._change("set_default", key, writer, [blob])
+
+    def delete(self, key: str, writer: Writer = ANONYMOUS) -> WriteResult:
+        """Delete the key; ``old`` is what it held (``pop``)."""
+        return self._change("delete", key, writer, [])
+
+    def append(
+        self, key: str, items: list[bytes], cap: int, writer: Writer = ANONYMOUS
+    ) -> WriteResult:
+        """Push ``items`` onto the key's list; past ``2 * cap`` items keep the newest ``cap``."""
+        return self._change("append", key, writer, [str(cap), *items])
+
+    def convert(
+        self, key: str, expected: bytes, items: list[bytes], writer: Writer = ANONYMOUS
+    ) -> WriteResult:
+        """Turn the plain list value ``expected`` into a list of ``items``, if still stored."""
+        return self._change("convert", key, writer, [expected, *items])
+
+    def touch(self, key: str, writer: Writer = ANONYMOUS) -> WriteResult:
+        """Bump the version and notify, value unchanged (``force_rerun_bound_sessions``)."""
+        keys, args = self._head(key, writer)
+        with self._errors():
+            result = self._run("touch", keys, args)
+        return WriteResult(Outcome(int(result[0])), int(result[1]), _text(result[2]))
+
+    def sync_state(self, keys: list[str]) -> tuple[int, str, dict[str, int]]:
+        """Sequence, epoch and versions of ``keys``, read atomically."""
+        ks = self.keyspace
+        with self._errors():
+            pipe = self.client.pipeline(transaction=True)
+            pipe.get(ks.seq)
+            pipe.get(ks.epoch)
+            if keys:
+                pipe.hmget(ks.versions, keys)
+            out = pipe.execute()
+        versions = out[2] if keys else []
+        return (
+            int(out[0] or 0),
+            _text(out[1]),
+            {k: int(v or 0) for k, v in zip(keys, versions, strict=True)},
+        )
+
+    # -- presence ---------------------------------------------------------
+
+    def _presence_update(
+        self, group: str, op: str, ttl_ms: int, args: list[str], origin: str = ""
+    ) -> int:
+        ks = self.keyspace
+        head_keys, head_args = self._head(presence_field(group), Writer(origin))
+        keys = [*head_keys, ks.presence_members(group), ks.presence_names(group)]
+        with self._errors():
+            return int(self._run("presence_update", keys, [*head_args, ttl_ms, op, *args]))
+
+    def presence_join(
+        self, group: str, member: str, name: str, ttl_ms: int, origin: str = ""
+    ) -> int:
+        """Add or refresh ``member``; ``origin`` (process:session) is not rerun by it.
+
+        Like the other presence calls, returns the group's new version, or 0
+        when nothing changed."""
+        return self._presence_update(group, "join", ttl_ms, [member, name], origin)
+
+    def presence_beat(self, group: str, members: dict[str, str], ttl_ms: int) -> int:
+        """Extend ``members`` (id -> name), re-adding any that expired, and reap the dead."""
+        flat = [x for pair in members.items() for x in pair]
+        return self._presence_update(group, "beat", ttl_ms, flat)
+
+    def presence_leave(self, group: str, member: str) -> int:
+        return self._presence_update(group, "leave", 0, [member])
+
+    def presence_read(self, group: str) -> tuple[int, str, list[str]]:
+        """Version, epoch and the names of the live members."""
+        ks = self.keyspace
+        keys = [ks.presence_members(group), ks.presence_names(group), ks.versions, ks.epoch]
+        with self._errors():
+            out = self._run("presence_read", keys, [presence_field(group)])
+        return int(out[0]), _text(out[1]), [_text(n) for n in out[2:]]
+
+    # -- locks ------------------------------------------------------------
+
+    def lock_acquire(self, key: str, token: str, lease_ms: int) -> bool:
+        with self._errors():
+            return bool(self.client.set(self.keyspace.lock(key), token, nx=True, px=lease_ms))
+
+    def lock_extend(self, key: str, token: str, lease_ms: int) -> bool:
+        with self._errors():
+            return bool(self._run("lock_extend", [self.keyspace.lock(key)], [token, lease_ms]))
+
+    def lock_release(self, key: str, token: str) -> bool:
+        ks = self.keyspace
+        with self._errors():
+            return bool(self._run("lock_release", [ks.lock(key)], [ks.channel, token, key]))
+
+    def lock_ttl_ms(self, key: str) -> int:
+        with self._errors():
+            return int(self.client.pttl(self.keyspace.lock(key)))
+
+    def close(self) -> None:
+        for client in (self.client, self._pubsub_client):
+            if client is None:
+                continue
+            try:
+                client.close()
+            except Exception:  # closing is best effort
+                logger.debug("closing a Redis client failed", exc_info=True)

@@ -1,0 +1,1 @@
+"""The per-process engine: the cache, subscriptions, the hub that joins them, locks, presence."""

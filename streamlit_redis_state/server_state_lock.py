@@ -1,0 +1,106 @@
+"""``server_state_lock[key]``: a lock that excludes every thread of every replica.
+
+Each key's lock is a lease in Redis with local queueing in front (see
+:mod:`.engine.locks` for how it is built and what it promises).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from types import TracebackType
+
+from .base.errors import LockLost, LockTimeout
+from .base.keys import check_key
+from .engine.locks import KeyLock
+from .engine.process import get_hub
+
+logger = logging.getLogger(__name__)
+
+
+class StateLock:
+    """The lock on one key; what ``server_state_lock[key]`` returns.
+
+    Use it as a context manager, or call :meth:`acquire` and :meth:`release`
+    like a ``threading.RLock``.
+    """
+
+    def __init__(self, key: str, timeout: float | None = None) -> None:
+        self.key = check_key(key)
+        self._timeout = timeout
+
+    def _lock(self) -> KeyLock:
+        return get_hub().locks.get(self.key)
+
+    def _wait(self) -> float:
+        return self._timeout if self._timeout is not None else get_hub().settings.lock_timeout
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        """Take the lock; returns ``False`` if it could not be had in time.
+
+        ``timeout=-1`` means the configured ``lock_timeout`` (never forever).
+        """
+        if not blocking:
+            timeout = 0
+        elif timeout < 0:
+            timeout = self._wait()
+        return self._lock().acquire(timeout)
+
+    def release(self) -> None:
+        self._lock().release()
+
+    def ensure_held(self) -> None:
+        """Raise :class:`LockLost` if the lease was lost; long bodies should call it."""
+        self._lock().ensure_held()
+
+    def __enter__(self) -> StateLock:
+        if not self.acquire():
+            raise LockTimeout(
+                f"could not acquire server_state_lock[{self.key!r}] within {self._wait():g}s "
+                "(another session holds it; raise lock_timeout with configure())"
+            )
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.release()
+        except LockLost:
+            if exc_type is None:
+                raise
+            logger.warning("server_state_lock[%r] was lost; the body's exception wins", self.key)
+
+    def __repr__(self) -> str:
+        return f"server_state_lock[{self.key!r}]"
+
+
+class ServerStateLock(Mapping[str, StateLock]):
+    """``server_state_lock``: ``server_state_lock[key]`` is the lock of that key.
+
+    ``server_state_lock.get(key, timeout=5)`` gives a lock that waits 5 s.
+    """
+
+    def __getitem__(self, key: str) -> StateLock:
+        return StateLock(key)
+
+    def get(self, key: str, default: object = None, *, timeout: float | None = None) -> StateLock:  # type: ignore[override]
+        return StateLock(key, timeout=timeout)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(get_hub().store.keys())
+
+    def __len__(self) -> int:
+        return get_hub().store.count()
+
+    def __repr__(self) -> str:
+        return "server_state_lock"
+
+
+server_state_lock = ServerStateLock()
