@@ -289,6 +289,13 @@ class LockManager:
         if lock is not None and lock.count:
             lock.validated = True
 
+    def waiting(self, key: str) -> int:
+        """How many threads of this process wait for ``key``'s lock (queued or on Redis)."""
+        with self._lock:
+            lock = self._locks.get(key)
+            remote = len(self._unlock_waiters.get(key, ()))
+        return remote + (lock.waiters if lock is not None else 0)
+
     def token_for(self, key: str) -> str:
         """The fencing token for a write to ``key``: set while this process holds its lock."""
         lock = self._locks.get(key)  # a dict read is atomic; no lock on every write

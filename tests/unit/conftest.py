@@ -90,16 +90,29 @@ class FakeStreamlit:
         with self.lock:
             self.reruns.clear()
 
-    def wait_reruns(self, expected: set[str], timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if expected <= set(self.rerun_sessions()):
-                return
-            time.sleep(0.01)
-        raise AssertionError(f"expected reruns of {expected}, got {self.rerun_sessions()}")
+    def assert_reruns(self, expected: set[str]) -> None:
+        got = set(self.rerun_sessions())
+        assert expected <= got, f"expected reruns of {expected}, got {sorted(got)}"
 
 
 SETTINGS = {"namespace": "t", "lock_lease": 1.5, "lock_timeout": 2.0}
+
+
+class Clock:
+    """A monotonic clock that follows real time, and can be jumped ahead.
+
+    Waits keep working in real time; a test that needs a long pause (a lease
+    running out) jumps instead of sleeping.
+    """
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
 
 
 @pytest.fixture
@@ -112,39 +125,63 @@ def server() -> fakeredis.FakeServer:
     return fakeredis.FakeServer()
 
 
-def make_hub(server: fakeredis.FakeServer, bridge: FakeStreamlit, **overrides: object) -> Hub:
-    """A started hub on the shared fake Redis: one process, as far as the library can tell."""
-    h = Hub(resolve({**SETTINGS, **overrides}), fakeredis.FakeRedis(server=server), bridge=bridge)
-    h.start()
-    assert h.listener.wait_synced(5)
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def make_hub(
+    server: fakeredis.FakeServer,
+    bridge: FakeStreamlit,
+    clock: Callable[[], float] = time.monotonic,
+    **overrides: object,
+) -> Hub:
+    """A hub on the shared fake Redis, subscribed and synced, with no thread running.
+
+    Notifications wait in its subscription until :func:`deliver` hands them
+    over, in the test's own thread.
+    """
+    h = Hub(
+        resolve({**SETTINGS, **overrides}),
+        fakeredis.FakeRedis(server=server),
+        bridge=bridge,
+        clock=clock,
+    )
+    reconnect(h)
     return h
 
 
+def reconnect(h: Hub) -> None:
+    """A new subscription, and the resync its confirmation starts."""
+    h.listener.connect()
+    h.listener.drain()
+    assert h.listener.synced
+
+
+def deliver(*hubs: Hub) -> None:
+    """Hand every waiting notification to each hub's sink, now."""
+    for h in hubs:
+        h.listener.drain()
+
+
 @pytest.fixture
-def state(server: fakeredis.FakeServer, st_fake: FakeStreamlit) -> Iterator[Hub]:
-    """A fresh hub on a fresh fake Redis, installed as the process's hub, synced."""
-    h = make_hub(server, st_fake)
+def state(server: fakeredis.FakeServer, st_fake: FakeStreamlit, clock: Clock) -> Iterator[Hub]:
+    """A fresh hub on a fresh fake Redis, installed as the process's hub."""
+    h = make_hub(server, st_fake, clock)
     process.install(h)
     yield h
     process.install(None)
     h.close()
 
 
+@pytest.fixture
+def other(server: fakeredis.FakeServer) -> Iterator[Hub]:
+    """A second hub on the same fake Redis: another replica, with sessions of its own."""
+    h = make_hub(server, FakeStreamlit())
+    yield h
+    h.close()
+
+
 def other_process(server: fakeredis.FakeServer, **overrides: object) -> Hub:
-    """A second hub on the same fake Redis: another replica (its sessions are not ours)."""
+    """Like the ``other`` fixture, with settings of its own; the caller closes it."""
     return make_hub(server, FakeStreamlit(), **overrides)
-
-
-def wait_until(cond: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def settle(h: Hub) -> None:
-    """Wait until the hub's listener has handled every notification published so far."""
-    seq = h.store.sync_state([])[0]
-    wait_until(lambda: (h.listener.last_seq or 0) >= seq, what=f"notification {seq}")

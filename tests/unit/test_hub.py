@@ -12,7 +12,7 @@ from streamlit_redis_state import force_rerun_bound_sessions, no_rerun, server_s
 from streamlit_redis_state.base import codec
 from streamlit_redis_state.engine.hub import Hub
 
-from .conftest import FakeStreamlit, other_process, settle, wait_until
+from .conftest import FakeStreamlit, deliver, reconnect
 
 
 def read_as(st_fake: FakeStreamlit, sid: str, key: str, fragment: str | None = None) -> object:
@@ -24,19 +24,15 @@ def write_from(h: Hub, key: str, value: object) -> None:
 
 
 def test_write_in_one_process_reruns_readers_in_another(
-    state: Hub, st_fake: FakeStreamlit, server: fakeredis.FakeServer
+    state: Hub, st_fake: FakeStreamlit, other: Hub
 ) -> None:
-    other = other_process(server)
-    try:
-        read_as(st_fake, "s1", "x")
-        read_as(st_fake, "s2", "x")
-        read_as(st_fake, "s3", "unrelated")
-        write_from(other, "x", 1)
-        st_fake.wait_reruns({"s1", "s2"})
-        assert "s3" not in st_fake.rerun_sessions()
-        assert read_as(st_fake, "s1", "x") == 1
-    finally:
-        other.close()
+    read_as(st_fake, "s1", "x")
+    read_as(st_fake, "s2", "x")
+    read_as(st_fake, "s3", "unrelated")
+    write_from(other, "x", 1)
+    deliver(state)
+    assert sorted(st_fake.rerun_sessions()) == ["s1", "s2"]
+    assert read_as(st_fake, "s1", "x") == 1
 
 
 def test_writer_session_is_not_rerun_by_its_own_write(state: Hub, st_fake: FakeStreamlit) -> None:
@@ -44,11 +40,11 @@ def test_writer_session_is_not_rerun_by_its_own_write(state: Hub, st_fake: FakeS
         server_state.c = server_state.get("c", 0) + 1
 
     st_fake.run_as("writer", incr)
+    deliver(state)
     read_as(st_fake, "reader", "c")
     st_fake.run_as("writer", incr)
-    st_fake.wait_reruns({"reader"})
-    settle(state)
-    assert "writer" not in st_fake.rerun_sessions()
+    deliver(state)
+    assert st_fake.rerun_sessions() == ["reader"]
 
 
 def test_background_thread_writes_rerun_everyone(state: Hub, st_fake: FakeStreamlit) -> None:
@@ -56,39 +52,40 @@ def test_background_thread_writes_rerun_everyone(state: Hub, st_fake: FakeStream
     t = threading.Thread(target=lambda: server_state.__setitem__("job", "done"))
     t.start()
     t.join()
-    st_fake.wait_reruns({"a"})
+    deliver(state)
+    assert st_fake.rerun_sessions() == ["a"]
 
 
 def test_no_change_and_no_rerun_writes_rerun_nobody(state: Hub, st_fake: FakeStreamlit) -> None:
     server_state.v = 1
-    settle(state)
+    deliver(state)
     read_as(st_fake, "a", "v")
     server_state.v = 1  # same bytes
     with no_rerun:
         server_state.v = 2
-    server_state.marker = 1  # a later change, to know the others were seen
-    settle(state)
+    deliver(state)
     assert st_fake.rerun_sessions() == []
     assert read_as(st_fake, "a", "v") == 2  # the quiet write still invalidated the cache
 
 
 def test_delete_reruns_subscribers_who_see_it_missing(state: Hub, st_fake: FakeStreamlit) -> None:
     server_state.d = 1
-    settle(state)
+    deliver(state)
     read_as(st_fake, "a", "d")
     del server_state.d
-    st_fake.wait_reruns({"a"})
+    deliver(state)
+    assert st_fake.rerun_sessions() == ["a"]
     assert st_fake.run_as("a", lambda: "d" in server_state) is False
 
 
 def test_force_rerun_bound_sessions(state: Hub, st_fake: FakeStreamlit) -> None:
     server_state.f = 1
-    settle(state)
+    deliver(state)
     read_as(st_fake, "a", "f")
     read_as(st_fake, "b", "f")
     st_fake.run_as("a", lambda: force_rerun_bound_sessions("f"))
-    st_fake.wait_reruns({"b"})
-    assert "a" not in st_fake.rerun_sessions()
+    deliver(state)
+    assert st_fake.rerun_sessions() == ["b"]
 
 
 def test_fragment_reads_rerun_only_the_fragment(state: Hub, st_fake: FakeStreamlit) -> None:
@@ -97,7 +94,7 @@ def test_fragment_reads_rerun_only_the_fragment(state: Hub, st_fake: FakeStreaml
     read_as(st_fake, "c", "pane", fragment="frag1")
     read_as(st_fake, "c", "pane")  # read at top level too: whole app wins
     server_state.pane = 1
-    st_fake.wait_reruns({"a", "b", "c"})
+    deliver(state)
     got = dict(st_fake.reruns)
     assert got == {"a": frozenset({"frag1"}), "b": None, "c": None}
 
@@ -105,11 +102,10 @@ def test_fragment_reads_rerun_only_the_fragment(state: Hub, st_fake: FakeStreaml
 def test_disconnected_sessions_are_dropped(state: Hub, st_fake: FakeStreamlit) -> None:
     read_as(st_fake, "gone", "x")
     read_as(st_fake, "here", "x")
-    state.drop_session("gone")  # what the on_release hook calls
-    st_fake.alive.discard("gone")
+    st_fake.disconnect("gone")  # the tab closes: the release hook fires
     server_state.x = 1
-    st_fake.wait_reruns({"here"})
-    assert "gone" not in st_fake.rerun_sessions()
+    deliver(state)
+    assert st_fake.rerun_sessions() == ["here"]
     assert "gone" not in state.subscribers("x")
 
 
@@ -117,7 +113,8 @@ def test_sessions_found_gone_at_rerun_time_are_dropped(state: Hub, st_fake: Fake
     read_as(st_fake, "ghost", "x")
     st_fake.alive.discard("ghost")
     server_state.x = 1
-    wait_until(lambda: "ghost" not in state.subscribers("x"), what="ghost dropped")
+    deliver(state)
+    assert "ghost" not in state.subscribers("x")
 
 
 def test_cache_serves_many_readers_with_one_redis_read(state: Hub, st_fake: FakeStreamlit) -> None:
@@ -129,41 +126,35 @@ def test_cache_serves_many_readers_with_one_redis_read(state: Hub, st_fake: Fake
 
 
 def test_cache_is_invalidated_by_another_process(
-    state: Hub, st_fake: FakeStreamlit, server: fakeredis.FakeServer
+    state: Hub, st_fake: FakeStreamlit, other: Hub
 ) -> None:
-    other = other_process(server)
-    try:
-        server_state.k = 1
-        read_as(st_fake, "a", "k")
-        write_from(other, "k", 2)
-        st_fake.wait_reruns({"a"})
-        before = state.stats.redis_reads
-        assert [read_as(st_fake, f"r{i}", "k") for i in range(10)] == [2] * 10
-        assert state.stats.redis_reads - before == 1
-    finally:
-        other.close()
+    server_state.k = 1
+    deliver(state)
+    read_as(st_fake, "a", "k")
+    write_from(other, "k", 2)
+    deliver(state)
+    assert st_fake.rerun_sessions() == ["a"]
+    before = state.stats.redis_reads
+    assert [read_as(st_fake, f"r{i}", "k") for i in range(10)] == [2] * 10
+    assert state.stats.redis_reads - before == 1
 
 
-def test_concurrent_misses_share_one_fetch(state: Hub, server: fakeredis.FakeServer) -> None:
-    other = other_process(server)
-    try:
-        write_from(other, "shared", list(range(1000)))
-        settle(state)
-        before = state.stats.redis_reads
-        barrier = threading.Barrier(16)
+def test_concurrent_misses_share_one_fetch(state: Hub, other: Hub) -> None:
+    write_from(other, "shared", list(range(1000)))
+    deliver(state)
+    before = state.stats.redis_reads
+    barrier = threading.Barrier(16)
 
-        def reader() -> None:
-            barrier.wait()
-            server_state.get("shared")
+    def reader() -> None:
+        barrier.wait()
+        server_state.get("shared")
 
-        threads = [threading.Thread(target=reader) for _ in range(16)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert state.stats.redis_reads - before == 1
-    finally:
-        other.close()
+    threads = [threading.Thread(target=reader) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert state.stats.redis_reads - before == 1
 
 
 def test_reconnect_resyncs_and_reruns_what_changed_meanwhile(
@@ -171,7 +162,7 @@ def test_reconnect_resyncs_and_reruns_what_changed_meanwhile(
 ) -> None:
     server_state.a = 1
     server_state.b = 1
-    settle(state)
+    deliver(state)
     read_as(st_fake, "sa", "a")
     read_as(st_fake, "sb", "b")
     # A change nobody hears about: written with the script but published
@@ -181,9 +172,9 @@ def test_reconnect_resyncs_and_reruns_what_changed_meanwhile(
     raw.hincrby(state.store.keyspace.versions, "a", 1)
     resyncs = state.stats.resyncs
     state.listener.kick()
-    wait_until(lambda: state.stats.resyncs > resyncs and state.listener.synced, what="resync")
-    st_fake.wait_reruns({"sa"})
-    assert "sb" not in st_fake.rerun_sessions()
+    reconnect(state)
+    assert state.stats.resyncs == resyncs + 1
+    assert st_fake.rerun_sessions() == ["sa"]
     assert read_as(st_fake, "sa", "a") == 2
 
 
@@ -191,7 +182,7 @@ def test_sequence_gap_triggers_resync(
     state: Hub, st_fake: FakeStreamlit, server: fakeredis.FakeServer
 ) -> None:
     server_state.g = 1
-    settle(state)
+    deliver(state)
     read_as(st_fake, "s", "g")
     raw = fakeredis.FakeRedis(server=server)
     # A missed change: version and sequence bumped without a notification...
@@ -205,8 +196,9 @@ def test_sequence_gap_triggers_resync(
         state.store.keyspace.channel,
         json.dumps({"k": "other", "v": 1, "s": seq + 1, "o": "", "q": 0, "e": state.cache.epoch}),
     )
-    wait_until(lambda: state.stats.resyncs > resyncs, what="gap resync")
-    st_fake.wait_reruns({"s"})
+    deliver(state)
+    assert state.stats.resyncs == resyncs + 1
+    assert st_fake.rerun_sessions() == ["s"]
     assert read_as(st_fake, "s", "g") == 5
 
 
@@ -214,13 +206,14 @@ def test_epoch_change_reruns_everyone_and_drops_the_cache(
     state: Hub, st_fake: FakeStreamlit, server: fakeredis.FakeServer
 ) -> None:
     server_state.e = 1
-    settle(state)
+    deliver(state)
     read_as(st_fake, "s1", "e")
     read_as(st_fake, "s2", "other")
     raw = fakeredis.FakeRedis(server=server)
     raw.flushall()  # Redis restarted without persistence
     state.listener.kick()
-    st_fake.wait_reruns({"s1", "s2"})
+    reconnect(state)
+    assert sorted(st_fake.rerun_sessions()) == ["s1", "s2"]
     assert read_as(st_fake, "s1", "e") is None
 
 
@@ -236,7 +229,8 @@ def test_garbage_notifications_are_ignored(
     raw = fakeredis.FakeRedis(server=server)
     raw.publish(state.store.keyspace.channel, garbage)
     server_state.x = 1
-    st_fake.wait_reruns({"s"})
+    deliver(state)
+    assert st_fake.rerun_sessions() == ["s"]
     assert state.listener.synced
     assert "ignored a malformed notification" in caplog.text
 
