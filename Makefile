@@ -67,7 +67,7 @@ bench: venv system-deps $(ANCHOR)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 demo: venv system-deps
-	$(BIN)/python -m examples.demo $(DEMO_ARGS)
+	$(BIN)/python -m support.demo $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) bench/.venv-anchor .pytest_cache .mypy_cache .ruff_cache *.egg-info

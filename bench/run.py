@@ -28,7 +28,8 @@ from pathlib import Path
 
 import redis
 
-from tests.harness import HeadlessSession, RedisServer, StreamlitServer, wait_until
+from support.processes import RedisServer, StreamlitServer, wait_until
+from support.sessions import HeadlessSession
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "bench" / "apps" / "bench_app.py"

@@ -1,6 +1,6 @@
 """Browser tier: Debian's Chromium driven by Playwright, through nginx to two replicas.
 
-The topology is the one `make demo` starts (examples/demo.py), so the demo
+The topology is the one `make demo` starts (support/topology.py), so the demo
 itself is what these tests exercise.
 """
 
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from examples.demo import ROOT, Topology
-from tests.harness import free_port, require_binary
+from support.processes import free_port, require_binary
+from support.topology import ROOT, Topology
 
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = [

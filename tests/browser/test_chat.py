@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from examples.demo import Topology
+from support.topology import Topology
 
 from .conftest import ARTIFACTS, shot
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import APPS, RedisServer, StreamlitServer
+from support.processes import RedisServer, StreamlitServer
+from tests.integration import APPS
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from examples import demo
-from tests.harness import require_binary
+from support import topology
+from support.processes import require_binary
 
 pytestmark = pytest.mark.integration
 
@@ -19,9 +19,9 @@ def test_rendered_nginx_config_is_valid() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         site = workdir / "site.conf"
-        site.write_text(demo.render_nginx(["127.0.0.1:1", "127.0.0.1:2"], 8500))
+        site.write_text(topology.render_nginx(["127.0.0.1:1", "127.0.0.1:2"], 8500))
         main = workdir / "nginx.conf"
-        main.write_text(demo.nginx_main_conf(workdir, site))
+        main.write_text(topology.nginx_main_conf(workdir, site))
         result = subprocess.run(
             [nginx, "-t", "-c", str(main), "-p", str(workdir)],
             capture_output=True,

@@ -17,8 +17,10 @@ import pytest
 
 from streamlit_redis_state import ServerStateError, configure, server_state
 from streamlit_redis_state.engine.process import reconfigure
-from tests.faultproxy import FaultProxy
-from tests.harness import APPS, HeadlessSession, RedisServer, StreamlitServer, wait_until
+from support.faultproxy import FaultProxy
+from support.processes import RedisServer, StreamlitServer, wait_until
+from support.sessions import HeadlessSession
+from tests.integration import APPS
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import pytest
 
 from streamlit_redis_state import StateUnavailable, configure, server_state
 from streamlit_redis_state.engine.process import get_hub, reconfigure
-from tests.harness import RedisServer, wait_until
+from support.processes import RedisServer, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +42,7 @@ def test_unreachable_redis_raises_a_typed_error_quickly_and_recovers(
 
 
 def test_a_never_reachable_redis_fails_fast() -> None:
-    from tests.harness import free_port
+    from support.processes import free_port
 
     configure(url=f"redis://127.0.0.1:{free_port()}/0", namespace="nowhere", connect_timeout=1)
     try:

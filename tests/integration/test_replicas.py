@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import RedisServer, StreamlitServer, wait_until
+from support.processes import RedisServer, StreamlitServer, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -130,7 +130,7 @@ def test_redis_cost_of_a_write_does_not_grow_with_readers(
 def test_st_app_under_uvicorn_is_a_replica_too(
     replicas: tuple[StreamlitServer, StreamlitServer], redis_server: RedisServer
 ) -> None:
-    from tests.harness import APPS
+    from tests.integration import APPS
 
     a, _ = replicas
     env = {"STREAMLIT_REDIS_STATE_URL": redis_server.url, "STREAMLIT_REDIS_STATE_NAMESPACE": "it"}

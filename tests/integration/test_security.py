@@ -21,7 +21,7 @@ from streamlit_redis_state import (
 from streamlit_redis_state.base.config import resolve
 from streamlit_redis_state.engine.hub import Hub
 from streamlit_redis_state.engine.process import get_hub, reconfigure
-from tests.harness import RedisServer, free_port, require_binary, stop_process, wait_until
+from support.processes import RedisServer, free_port, require_binary, stop_process, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.harness import RedisServer
+from support.processes import RedisServer
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""docker-compose.yml and `make demo` (examples/demo.py) describe the same topology."""
+"""docker-compose.yml and `make demo` (support/topology.py) describe the same topology."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from examples import demo
+from support import topology
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,7 +25,7 @@ def test_the_same_services() -> None:
 def test_redis_is_persistent_and_private() -> None:
     redis = compose()["services"]["redis"]
     assert redis["command"][0] == "redis-server"
-    assert redis["command"][1:] == demo.REDIS_ARGS
+    assert redis["command"][1:] == topology.REDIS_ARGS
     assert any(v.endswith(":/data") for v in redis["volumes"])
     assert "ports" not in redis
 
@@ -33,25 +33,25 @@ def test_redis_is_persistent_and_private() -> None:
 def test_replicas_run_the_same_app_with_the_same_settings() -> None:
     app = compose()["services"]["app"]
     env = app["environment"]
-    assert env["STREAMLIT_REDIS_STATE_NAMESPACE"] == demo.NAMESPACE
+    assert env["STREAMLIT_REDIS_STATE_NAMESPACE"] == topology.NAMESPACE
     assert env["STREAMLIT_REDIS_STATE_URL"].startswith("redis://redis:")
     assert "STREAMLIT_SERVER_COOKIE_SECRET" in env  # shared by every replica, as in the demo
-    for name, value in demo.APP_ENV.items():
+    for name, value in topology.APP_ENV.items():
         assert env[name] == value
-    assert demo.DEFAULT_APP in app["command"]
-    assert demo.DEFAULT_APP in (ROOT / "Dockerfile").read_text()
-    assert (ROOT / demo.DEFAULT_APP).exists()
+    assert topology.DEFAULT_APP in app["command"]
+    assert topology.DEFAULT_APP in (ROOT / "Dockerfile").read_text()
+    assert (ROOT / topology.DEFAULT_APP).exists()
     assert "_stcore/health" in " ".join(app["healthcheck"]["test"])
 
 
 def test_nginx_uses_the_one_template_with_the_same_values() -> None:
     nginx = compose()["services"]["nginx"]
     mount = next(v for v in nginx["volumes"] if "nginx.conf.template" in v)
-    assert (ROOT / mount.split(":")[0]).resolve() == demo.NGINX_TEMPLATE
+    assert (ROOT / mount.split(":")[0]).resolve() == topology.NGINX_TEMPLATE
     env = nginx["environment"]
-    assert nginx["ports"] == [f"{demo.DEFAULT_PORT}:{env['LISTEN_PORT']}"]
-    assert int(env["LISTEN_PORT"]) == demo.DEFAULT_PORT
-    template = demo.NGINX_TEMPLATE.read_text()
+    assert nginx["ports"] == [f"{topology.DEFAULT_PORT}:{env['LISTEN_PORT']}"]
+    assert int(env["LISTEN_PORT"]) == topology.DEFAULT_PORT
+    template = topology.NGINX_TEMPLATE.read_text()
     placeholders = set(re.findall(r"\$\{(\w+)\}", template))
     assert placeholders == {"UPSTREAM_SERVERS", "LISTEN_PORT"} <= set(env)
     # What docker's envsubst makes of the template is what the demo renders.
@@ -59,11 +59,11 @@ def test_nginx_uses_the_one_template_with_the_same_values() -> None:
     by_compose = template.replace("${UPSTREAM_SERVERS}", env["UPSTREAM_SERVERS"]).replace(
         "${LISTEN_PORT}", env["LISTEN_PORT"]
     )
-    assert demo.render_nginx([f"app:{port}"], demo.DEFAULT_PORT) == by_compose
+    assert topology.render_nginx([f"app:{port}"], topology.DEFAULT_PORT) == by_compose
 
 
 def test_sticky_sessions_and_websockets_are_configured() -> None:
-    text = demo.NGINX_TEMPLATE.read_text()
+    text = topology.NGINX_TEMPLATE.read_text()
     for needle in (
         "hash $srs_route consistent",
         "proxy_http_version 1.1",

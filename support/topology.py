@@ -1,11 +1,10 @@
-"""`make demo`: the multi-replica topology on one machine, without Docker.
+"""The `make demo` topology on one machine, without Docker.
 
 redis-server, N `streamlit run` replicas and nginx in front, all on loopback,
 the same shape as docker-compose.yml. What is missing degrades and says so:
 no nginx prints the replica URLs; no redis-server runs one replica on the
-embedded store. Ctrl-C stops everything this started (by pid).
-
-    python -m examples.demo [--replicas 2] [--port 8500] [--app examples/app.py]
+embedded store. `Topology.stop()` stops everything it started, by pid.
+The browser tier starts the same topology; support/demo.py is the command line.
 """
 
 from __future__ import annotations
@@ -23,6 +22,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from support.processes import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 NGINX_TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
 # The topology's facts; docker-compose.yml must agree (tests/unit/test_topology.py).
@@ -39,12 +40,6 @@ def find(name: str) -> str | None:
     return shutil.which(name) or next(
         (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.path.exists(p)), None
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def port_free(port: int) -> bool:
@@ -80,7 +75,7 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes], log: Path
         if proc.poll() is not None:
             raise SystemExit(f"a demo process exited early:\n{log.read_text()[-2000:]}")
         try:
-            with urllib.request.urlopen(url, timeout=1) as r:  # noqa: S310 - our http URL
+            with urllib.request.urlopen(url, timeout=1) as r:
                 if r.status == 200:
                     return
         except OSError:
@@ -172,7 +167,7 @@ class Topology:
                 ],
                 f"{name}.log",
                 cwd=ROOT,
-                # One cookie secret for all replicas (docs/internals.md), as in compose.
+                # One cookie secret for all replicas (docs/internals.md, "Load balancers"), as in compose.
                 env={
                     **env,
                     **APP_ENV,
@@ -243,42 +238,3 @@ class Topology:
                 proc.wait(5)
         self.procs.clear()
         shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--replicas", type=int, default=int(os.environ.get("DEMO_REPLICAS", 2)))
-    p.add_argument(
-        "--port",
-        type=int,
-        default=int(os.environ.get("DEMO_PORT", 8500)),
-        help="nginx listens here; replicas on the next ports (free ones if taken)",
-    )
-    p.add_argument("--redis-port", type=int, default=int(os.environ.get("DEMO_REDIS_PORT", 0)))
-    p.add_argument("--app", default=os.environ.get("DEMO_APP", str(ROOT / DEFAULT_APP)))
-    p.add_argument(
-        "--for-seconds", type=float, default=0, help="stop by itself after this long (for tests)"
-    )
-    return p.parse_args(argv)
-
-
-def main(argv: list[str] | None = None) -> None:
-    args = parse(argv)
-    topology = Topology(args)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        topology.start()
-        if args.for_seconds:
-            time.sleep(args.for_seconds)
-        else:
-            while all(p.poll() is None for p in topology.procs):
-                time.sleep(0.5)
-            print("a demo process exited; stopping the rest")
-    except KeyboardInterrupt:
-        print("\nstopping...")
-    finally:
-        topology.stop()
-
-
-if __name__ == "__main__":
-    main()
