@@ -26,7 +26,7 @@ def presence(group: str, name: str | None = None) -> list[str]:
         check_name(name)
     hub = get_hub()
     if name is not None:
-        hub.members.join(group, name)
+        hub.join(group, name)
     snap = hub.read(presence_field(group), fetch=hub.members.fetcher(group))
     assert snap.blob is not None
     names: list[str] = codec.decode(snap.blob)
@@ -41,13 +41,10 @@ def join_presence(group: str, name: str) -> None:
     """
     check_group(group)
     check_name(name)
-    get_hub().members.join(group, name)
+    get_hub().join(group, name)
 
 
 def leave_presence(group: str) -> None:
     """Remove the calling session from ``group`` now (closing the tab also does)."""
     check_group(group)
-    hub = get_hub()
-    place = hub.bridge.current_place()
-    if place is not None:
-        hub.members.leave(group, place.session_id)
+    get_hub().leave(group)

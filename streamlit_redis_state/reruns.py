@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import TracebackType
 
+from .base.errors import RerunSuppressed
 from .base.keys import check_key
 from .engine.hub import quiet_depth
 from .engine.process import get_hub
@@ -39,11 +40,13 @@ no_rerun = _NoRerun()
 
 
 def force_rerun_bound_sessions(key: str) -> None:
-    """Rerun every session subscribed to ``key``, on every replica.
+    """Rerun every session subscribed to ``key``, on every replica, the caller included.
 
-    For values changed in a way the library cannot see. The calling session is
-    not rerun (it is already running), so calling this at the top of a script
-    cannot loop.
+    For values changed in a way the library cannot see. Called at the top of
+    a script, the caller's reruns stop after a short chain (see the README).
+    Raises :class:`RerunSuppressed` inside ``no_rerun``, as the anchor does.
     """
     key = check_key(key)
+    if quiet_depth.get() > 0:
+        raise RerunSuppressed("force_rerun_bound_sessions() cannot be used inside no_rerun")
     get_hub().touch(key)

@@ -104,16 +104,18 @@ class ServerState(MutableMapping[str, Any]):
         if snap.blob is not None:
             return codec.decode(snap.blob, key=key)
         blob = self._encode(key, default)
-        if hub.set_default(key, blob).changed:
-            return codec.decode(blob, key=key)
-        return self[key]
+        result = hub.set_default(key, blob)
+        # Whoever loses a race gets the winner's value from the same script step.
+        stored = blob if result.changed else result.old
+        if stored is None:
+            raise ServerStateError(f"setdefault of {key!r} found no value and stored none")
+        return codec.decode(stored, key=key)
 
     def pop(self, key: str, default: Any = _MISSING) -> Any:
         """Atomic across replicas: the value returned is the value deleted."""
         key = check_key(key)
         hub = get_hub()
-        hub.subscribe_current(key)
-        result = hub.delete(key)
+        result = hub.delete(key, subscribe=True)
         if result.changed and result.old is not None:
             return codec.decode(result.old, key=key)
         if default is _MISSING:
@@ -225,7 +227,7 @@ class ServerState(MutableMapping[str, Any]):
                     f"server_state[{key!r}] holds a {type(value).__name__}; append needs a list"
                 )
             existing = [codec.encode(v) for v in value]
-            result = hub.convert(key, snap.blob, existing + blobs)
+            result = hub.convert(key, snap.blob, existing + blobs, cap)
             if result.changed:
                 return result.length
         raise ServerStateError(f"append to {key!r} kept racing with other writes; try again")

@@ -57,3 +57,7 @@ class LockLost(ServerStateError):
 
 class ConfigurationError(ServerStateError, ValueError):
     """The configuration (URL, namespace, options) is invalid."""
+
+
+class RerunSuppressed(ServerStateError, RuntimeError):
+    """``force_rerun_bound_sessions`` was called inside ``no_rerun``, which forbids reruns."""

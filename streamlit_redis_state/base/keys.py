@@ -3,14 +3,17 @@
 Layout of one namespace ``ns``. Every name shares the ``{ns}`` hash tag, so
 each script touches one hash slot and also runs on Redis Cluster::
 
+    srs:{ns}:meta         hash: "\0epoch" -> random id set by the first change
+                          after the data was created (a new epoch means the
+                          data was lost); "\0seq" -> the namespace sequence
+                          number; <key> -> the key's version. One key, so a
+                          restart, FLUSHDB or eviction loses all of it or none
     srs:{ns}:v:<key>      the value, a codec blob
     srs:{ns}:l:<key>      a list grown with append: one codec blob per item
     srs:{ns}:lbase        hash  <key> -> the version that created its list
-    srs:{ns}:ver          hash  <key> -> version, bumped by every change
     srs:{ns}:keys         set of the keys that hold a value or a list
-    srs:{ns}:seq          namespace sequence number, bumped by every change
-    srs:{ns}:epoch        random id set by the first write after the data was
-                          created; a new epoch means the data was lost
+    srs:{ns}:req:<id>     a change's outcome, kept briefly so a re-sent
+                          request replays it instead of applying it twice
     srs:{ns}:lock:<key>   lock token, with a lease (PX)
     srs:{ns}:p:<group>    presence: sorted set of member ids scored by expiry
     srs:{ns}:pn:<group>   presence: hash of member id -> display name
@@ -30,6 +33,9 @@ MAX_GROUP_LENGTH = 200
 MAX_NAME_LENGTH = 200
 
 PRESENCE_PREFIX = "\x00presence:"
+#: Fields of the meta hash beside the keys' versions (NUL keeps them apart).
+SEQ_FIELD = "\x00seq"
+EPOCH_FIELD = "\x00epoch"
 
 
 def check_key(key: object) -> str:
@@ -46,7 +52,18 @@ def check_key(key: object) -> str:
         raise InvalidKey(f"{key!r} is reserved: names like __x__ are Python's own")
     if "\x00" in key:
         raise InvalidKey("server_state keys must not contain NUL characters (reserved)")
+    if not _is_utf8(key):
+        raise InvalidKey(f"server_state keys must be valid Unicode text, got {key!r:.60}")
     return key
+
+
+def _is_utf8(text: str) -> bool:
+    """Whether ``text`` encodes as UTF-8 (it has no lone surrogate), as Redis names must."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def missing_message(key: str) -> str:
@@ -60,7 +77,13 @@ def missing_message(key: str) -> str:
 
 def check_group(group: object) -> str:
     """Return ``group`` if it is a valid presence group name, else raise ``ValueError``."""
-    if not isinstance(group, str) or not group or len(group) > MAX_GROUP_LENGTH or "\x00" in group:
+    if (
+        not isinstance(group, str)
+        or not group
+        or len(group) > MAX_GROUP_LENGTH
+        or "\x00" in group
+        or not _is_utf8(group)
+    ):
         raise ValueError(
             f"presence groups are non-empty str of at most {MAX_GROUP_LENGTH} "
             f"characters, got {group!r:.80}"
@@ -70,7 +93,12 @@ def check_group(group: object) -> str:
 
 def check_name(name: object) -> str:
     """Return ``name`` if it is a valid presence display name, else raise ``ValueError``."""
-    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
+    if (
+        not isinstance(name, str)
+        or not name.strip()
+        or len(name) > MAX_NAME_LENGTH
+        or not _is_utf8(name)
+    ):
         raise ValueError(
             f"presence names are non-empty str of at most {MAX_NAME_LENGTH} "
             f"characters, got {name!r:.80}"
@@ -94,10 +122,8 @@ class Keyspace:
     def __init__(self, namespace: str) -> None:
         self.namespace = namespace
         self.prefix = f"srs:{{{namespace}}}:"
-        self.versions = self.prefix + "ver"
+        self.meta = self.prefix + "meta"
         self.keys = self.prefix + "keys"
-        self.seq = self.prefix + "seq"
-        self.epoch = self.prefix + "epoch"
         self.list_bases = self.prefix + "lbase"
         self.channel = self.prefix + "events"
 
@@ -106,6 +132,9 @@ class Keyspace:
 
     def list(self, key: str) -> str:
         return self.prefix + "l:" + key
+
+    def request(self, request_id: str) -> str:
+        return self.prefix + "req:" + request_id
 
     def lock(self, key: str) -> str:
         return self.prefix + "lock:" + key

@@ -28,10 +28,21 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ScriptPlace:
-    """Where the calling code runs: a session, and the fragment if inside one."""
+    """Where the calling code runs: a session, the fragment if inside one, and the run."""
 
     session_id: str
-    fragment_id: str | None
+    #: The fragment executing now (reads subscribe it), or ``None`` at the top level.
+    fragment_id: str | None = None
+    #: The current script run, as an opaque token compared by identity.
+    run: object = None
+    #: The fragments a fragment-only run reruns; ``None`` for a full run.
+    fragment_run: frozenset[str] | None = None
+    #: Whether the caller is the session's script thread (not a worker thread
+    #: given the session's context): only then is the caller the run itself.
+    script_thread: bool = True
+    #: Whether the run's script body has started; widget callbacks run before
+    #: it, and what they read is not drawn on the page.
+    drawing: bool = True
 
 
 class Bridge(Protocol):
@@ -57,6 +68,10 @@ class Bridge(Protocol):
 
     def runtime_exists(self) -> bool:
         """Whether a Streamlit runtime runs in this process."""
+        ...
+
+    def session_active(self, session_id: str) -> bool:
+        """Whether the session is connected to this process's runtime."""
         ...
 
 
@@ -169,7 +184,19 @@ class StreamlitBridge:
             return None
         if ctx is None:
             return None
-        return ScriptPlace(ctx.session_id, _current_fragment_id())
+        # ctx.reset() makes a new coordinator for every run, full or fragment:
+        # the one object whose identity is the run's.
+        run = getattr(ctx, "parallel_coordinator", None) or ctx
+        fragments = getattr(ctx, "fragment_ids_this_run", None)
+        main_thread = getattr(ctx, "_main_thread_ident", None)
+        return ScriptPlace(
+            ctx.session_id,
+            _current_fragment_id(),
+            run,
+            frozenset(fragments) if fragments else None,
+            main_thread is None or main_thread == threading.get_ident(),
+            bool(getattr(ctx, "_has_script_started", True)),
+        )
 
     def yield_point(self) -> None:
         """Let Streamlit stop or restart the calling script run here, if it was asked to.
@@ -216,8 +243,32 @@ class StreamlitBridge:
                 self._hooked.discard(session_id)
 
     def _released(self, session_id: str) -> None:
+        """The session's cached resources were released: a disconnect, or a cache clear.
+
+        ``st.cache_resource.clear()`` (and the app menu's "Clear cache")
+        releases them for connected sessions too, and a disconnect releases
+        them before the runtime forgets the session. So the session is looked
+        at again once the event loop has finished what it is doing: one still
+        active was only cleared, keeps its subscriptions, and gets a new hook
+        at its next read.
+        """
         with self._hooked_lock:
             self._hooked.discard(session_id)
+        rt = _runtime()
+        session = rt.get_app_session(session_id) if rt is not None else None
+        if session is None:
+            self._gone(session_id)
+            return
+        try:
+            session._event_loop.call_soon_threadsafe(self._check_gone, session_id)
+        except RuntimeError:  # the loop closed: the session is shutting down
+            self._gone(session_id)
+
+    def _check_gone(self, session_id: str) -> None:
+        if not self.session_active(session_id):
+            self._gone(session_id)
+
+    def _gone(self, session_id: str) -> None:
         callback = self._release_callback
         if callback is not None:
             try:
@@ -229,6 +280,15 @@ class StreamlitBridge:
 
     def runtime_exists(self) -> bool:
         return _runtime() is not None
+
+    def session_active(self, session_id: str) -> bool:
+        rt = _runtime()
+        if rt is None:
+            return False
+        try:
+            return bool(rt.is_active_session(session_id))
+        except Exception:
+            return False
 
     def request_rerun(self, session_id: str, fragment_ids: set[str] | None) -> bool:
         """Ask Streamlit to rerun a session: the whole app, or only the given fragments.

@@ -36,10 +36,16 @@ logger = logging.getLogger(__name__)
 
 
 class Sink(Protocol):
-    def on_change(self, notification: Notification) -> None: ...
+    def on_change(self, notification: Notification) -> bool:
+        """Act on a change; ``False`` when it does not fit what is known (resync)."""
+        ...
+
     def on_unlock(self, key: str) -> None: ...
     def on_disconnect(self) -> None: ...
-    def on_healthy(self) -> None: ...
+    def on_healthy(self) -> bool:
+        """The link answered a ping; ``True`` when Redis says a resync is needed."""
+        ...
+
     def resync(self) -> int:
         """Compare versions with Redis, act on differences, return the sequence read."""
         ...
@@ -139,7 +145,8 @@ class Listener:
                 self._handle(message.data)
             elif message.kind is Kind.PONG:
                 self._ping_sent = None
-                self._sink.on_healthy()
+                if self._sink.on_healthy():
+                    self._resync("Redis no longer holds what was seen")
         deadline = self._settings.ping_deadline
         if self._ping_sent is not None and now - self._ping_sent > deadline:
             raise LinkDead(f"no answer to a ping within {deadline}s")
@@ -210,11 +217,16 @@ class Listener:
         if isinstance(event, Unlocked):
             self._sink.on_unlock(event.key)
             return
-        self._sink.on_change(event)
-        seq = event.sequence
-        last = self.last_seq
+        seq, last = event.sequence, self.last_seq
         if last is not None and seq > last + 1:
-            logger.info("sequence gap (%s -> %s): resyncing", last, seq)
-            self.last_seq = max(seq, self._sink.resync())
+            # Something was missed, or the number is forged: ask Redis, and
+            # take its sequence, never the message's.
+            self._resync(f"sequence gap ({last} -> {seq})")
+        elif not self._sink.on_change(event):
+            self._resync(f"a notification from epoch {event.epoch!r}")
         elif last is None or seq > last:
             self.last_seq = seq
+
+    def _resync(self, why: str) -> None:
+        logger.info("%s: resyncing", why)
+        self.last_seq = self._sink.resync()

@@ -6,17 +6,35 @@ each side; docs/internals.md ("Wire format") describes it.
 
 A notification is a hint, never data: it names the key that changed and its
 new version, never the value, so a slow subscriber is never cut off by
-Redis's output buffer limit for carrying values.
+Redis's output buffer limit for carrying values. Anyone who can publish on
+the channel can forge one, so parsing is strict (size, shape, every field)
+and whatever it rejects is logged and ignored; the listener treats any
+surprise in an accepted one (a sequence gap, another epoch) as a reason to
+ask Redis itself, never as a fact.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import re
 from dataclasses import dataclass
 from enum import IntEnum
 
+from ..base.keys import MAX_GROUP_LENGTH, MAX_KEY_LENGTH, PRESENCE_PREFIX
+
 logger = logging.getLogger(__name__)
+
+#: The format's tag, first on every message.
+TAG = b"SRS1"
+#: No real notification is larger (a key is at most 1024 characters, 4 bytes each).
+MAX_SIZE = 64 + 4 * (MAX_KEY_LENGTH + len(PRESENCE_PREFIX) + MAX_GROUP_LENGTH)
+#: Larger numbers are not counters a real namespace reaches (2**53, where
+#: Lua's numbers stop being exact): a notification carrying one is rejected.
+MAX_COUNTER = 2**53
+
+_NUMBER = re.compile(rb"[0-9]{1,16}\Z")
+_EPOCH = re.compile(rb"[0-9a-f]{1,32}\Z")
+_ORIGIN = re.compile(rb"(?:[0-9a-f]{0,32}:[A-Za-z0-9_-]{0,64})?\Z")
 
 
 class Outcome(IntEnum):
@@ -32,6 +50,8 @@ class Outcome(IntEnum):
     NOT_A_LIST = 2
     #: A convert met a value changed since it was read: read it again.
     CONVERT_RACED = 3
+    #: An append met another holder's lock: wait for its release, then again.
+    LOCKED = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +68,9 @@ class Notification:
     origin: str = ""
     #: Written inside ``no_rerun``: caches drop the key, nobody reruns.
     quiet: bool = False
+    #: How many changes led to the run that made this one (0: a person, a
+    #: worker); a chain of change -> rerun -> change stops at a bound.
+    depth: int = 0
     #: For an append to an existing list: how many items were added and the
     #: list's new length, so a cached copy can be extended in place.
     appended: int | None = None
@@ -61,37 +84,81 @@ class Unlocked:
     key: str
 
 
-def parse(data: bytes | str) -> Notification | Unlocked | None:
+class _Rejected(Exception):
+    """Internal: why a message is not a notification."""
+
+
+def parse(data: bytes) -> Notification | Unlocked | None:
     """Decode one message from the channel; anything malformed gives ``None`` (logged)."""
     try:
-        event = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        event = None
-    if isinstance(event, dict):
-        if "u" in event:
-            if isinstance(event["u"], str):
-                return Unlocked(event["u"])
-        elif (
-            isinstance(event.get("k"), str)
-            and isinstance(event.get("v"), int)
-            and isinstance(event.get("s"), int)
-            and isinstance(event.get("o", ""), str)
-            and isinstance(event.get("e", ""), str)
-        ):
-            appended, length = event.get("a"), event.get("n")
-            counted = isinstance(appended, int) and isinstance(length, int)
-            return Notification(
-                key=event["k"],
-                version=event["v"],
-                sequence=event["s"],
-                epoch=event.get("e", ""),
-                origin=event.get("o", ""),
-                quiet=bool(event.get("q")),
-                appended=appended if counted else None,
-                length=length if counted else None,
-            )
-    logger.warning("ignored a malformed notification: %.80r", data)
-    return None
+        return _parse(data)
+    except _Rejected as exc:
+        _rejected(data, str(exc))
+        return None
 
 
-__all__ = ["Notification", "Outcome", "Unlocked", "parse"]
+def _parse(data: bytes) -> Notification | Unlocked:
+    if not isinstance(data, bytes) or len(data) > MAX_SIZE:
+        raise _Rejected("too large" if isinstance(data, bytes) else "not bytes")
+    if data.startswith(TAG + b" u "):
+        return Unlocked(_key(data[len(TAG) + 3 :]))
+    parts = data.split(b" ", 10)
+    if len(parts) != 11 or parts[0] != TAG or parts[1] != b"c":
+        raise _Rejected("not a notification")
+    _, _, seq, ver, depth, quiet, appended, length, epoch, origin, key = parts
+    if not _EPOCH.match(epoch) or not _ORIGIN.match(origin) or quiet not in (b"0", b"1"):
+        raise _Rejected("malformed fields")
+    counts = (appended, length)
+    if counts != (b"-", b"-") and not (_NUMBER.match(appended) and _NUMBER.match(length)):
+        raise _Rejected("malformed counts")
+    return Notification(
+        key=_key(key),
+        version=_counter(ver),
+        sequence=_counter(seq),
+        epoch=epoch.decode("ascii"),
+        origin=origin.decode("ascii"),
+        quiet=quiet == b"1",
+        depth=_counter(depth),
+        appended=None if appended == b"-" else int(appended),
+        length=None if length == b"-" else int(length),
+    )
+
+
+def _counter(raw: bytes) -> int:
+    if not _NUMBER.match(raw):
+        raise _Rejected("malformed number")
+    value = int(raw)
+    if value >= MAX_COUNTER:
+        raise _Rejected("implausible number")
+    return value
+
+
+def _key(raw: bytes) -> str:
+    """A state key or a presence pseudo key, as the scripts could have published it."""
+    try:
+        key = raw.decode("utf-8")  # strict: lone surrogates are not UTF-8
+    except UnicodeDecodeError:
+        raise _Rejected("key is not UTF-8") from None
+    if key.startswith(PRESENCE_PREFIX):
+        group = key[len(PRESENCE_PREFIX) :]
+        if not group or len(group) > MAX_GROUP_LENGTH or "\x00" in group:
+            raise _Rejected("bad presence group")
+    elif not key or len(key) > MAX_KEY_LENGTH or "\x00" in key:
+        raise _Rejected("bad key")
+    return key
+
+
+_rejections = 0
+
+
+def _rejected(data: object, why: str) -> None:
+    """Log a rejected message: the first ten, then one in a thousand (no flood in the logs)."""
+    global _rejections
+    _rejections += 1
+    if _rejections <= 10 or _rejections % 1000 == 0:
+        logger.warning(
+            "ignored a malformed notification (%s; %d so far): %.80r", why, _rejections, data
+        )
+
+
+__all__ = ["MAX_SIZE", "Notification", "Outcome", "Unlocked", "parse"]

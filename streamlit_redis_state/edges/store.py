@@ -9,26 +9,32 @@ notification. The value itself is never published.
 from __future__ import annotations
 
 import logging
-import uuid
+import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import fakeredis
 import redis
-from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from ..base.codec import join_items, list_blob
 from ..base.config import Settings
 from ..base.errors import LockLost, ServerStateError, StateUnavailable
-from ..base.keys import Keyspace, presence_field
+from ..base.keys import EPOCH_FIELD, SEQ_FIELD, Keyspace, presence_field
 from . import scripts
 from .notification import Outcome
 from .pubsub import RedisSubscription, Subscription
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: The pause before a request is re-sent once after a connection error or a timeout.
+RETRY_PAUSE = 0.05
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,8 @@ class WriteResult:
     epoch: str
     #: What a delete removed, as one blob (so ``pop`` is one atomic step).
     old: bytes | None = None
-    #: The list's length after an append or a convert.
+    #: The list's length after an append or a convert; for a LOCKED append,
+    #: the remaining lease of the lock in ms.
     length: int = 0
 
     @property
@@ -101,6 +108,8 @@ class Writer:
     #: The key's lock token while the writer holds the lock; the script refuses
     #: the write if the lock is no longer held with it ("" = unfenced).
     token: str = ""
+    #: How many changes led to the run that makes this one (0: a person).
+    depth: int = 0
 
 
 ANONYMOUS = Writer()
@@ -119,9 +128,9 @@ class RedisStore:
         self.settings = settings
         self.client = client if client is not None else self._connect(settings)
         self.keyspace = Keyspace(settings.namespace)
-        # A fresh random epoch offered by this process to the first write
-        # after the data was (re)created.
-        self._epoch_candidate = uuid.uuid4().hex[:16]
+        #: How long a change's outcome is kept for a re-sent request: longer
+        #: than any request can wait behind a stalled Redis before its retry.
+        self.record_ms = int(max(10.0, 2 * settings.socket_timeout + 1) * 1000)
         self._pubsub_client: redis.Redis | None = None
         #: Told (in the calling thread) whenever Redis could not be reached.
         self.on_unavailable: Callable[[], None] | None = None
@@ -139,9 +148,10 @@ class RedisStore:
             settings.url,
             socket_timeout=settings.socket_timeout,
             socket_connect_timeout=settings.connect_timeout,
-            # One quick retry covers a connection the server closed while idle;
-            # more would stretch the bound on how long a call may take.
-            retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
+            # No retries inside redis-py: it would re-send a script whose first
+            # run may have applied (a stall longer than socket_timeout). The
+            # store retries once itself, telling the script it is a retry.
+            retry=Retry(NoBackoff(), 0),
             health_check_interval=30,
         )
 
@@ -183,11 +193,29 @@ class RedisStore:
     def _run(self, name: str, keys: list[str], args: list[Any], client: Any = None) -> Any:
         return self._scripts[name](keys=keys, args=args, client=client)
 
+    def _attempts(self, call: Callable[[bool], T]) -> T:
+        """``call(retry=False)``, and once more with ``retry=True`` if the link failed.
+
+        One quick retry covers a connection the server closed while idle;
+        more would stretch the bound on how long a call may take. Every
+        request sent twice is safe to send twice: reads are, and each change
+        script is told it is a retry and replays its recorded outcome.
+        """
+        with self._errors():
+            try:
+                return call(False)
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                if isinstance(exc, redis.AuthenticationError):
+                    raise
+                logger.debug("retrying a request once after %s", type(exc).__name__)
+            time.sleep(RETRY_PAUSE)
+            return call(True)
+
     # -- values -----------------------------------------------------------
 
     def _read_keys(self, key: str) -> list[str]:
         ks = self.keyspace
-        return [ks.value(key), ks.list(key), ks.versions, ks.epoch, ks.list_bases]
+        return [ks.value(key), ks.list(key), ks.meta, ks.list_bases]
 
     @staticmethod
     def _snapshot(raw: Any) -> Snapshot:
@@ -198,16 +226,14 @@ class RedisStore:
         return Snapshot(blob or None, int(version), _text(epoch))
 
     def read(self, key: str) -> Snapshot:
-        with self._errors():
-            raw = self._run("read", self._read_keys(key), [key, 0])
+        raw = self._attempts(lambda _: self._run("read", self._read_keys(key), [key, 0]))
         return self._snapshot(raw)
 
     def read_tail(self, key: str, start: int) -> Tail:
         """Items of a list key from index ``start`` on."""
-        with self._errors():
-            blob, items, version, epoch, base, length = self._run(
-                "read", self._read_keys(key), [key, start]
-            )
+        blob, items, version, epoch, base, length = self._attempts(
+            lambda _: self._run("read", self._read_keys(key), [key, start])
+        )
         if blob:  # the key holds a plain value now: no tail to speak of
             return Tail([], int(version), _text(epoch), -1, 0)
         return Tail(list(items), int(version), _text(epoch), int(base), int(length))
@@ -215,62 +241,73 @@ class RedisStore:
     def read_many(self, keys: list[str]) -> dict[str, Snapshot]:
         if not keys:
             return {}
-        with self._errors():
+
+        def call(_: bool) -> Any:
             pipe = self.client.pipeline(transaction=True)
             for key in keys:
                 self._run("read", self._read_keys(key), [key, 0], client=pipe)
-            out = pipe.execute()
+            return pipe.execute()
+
+        out = self._attempts(call)
         return {k: self._snapshot(raw) for k, raw in zip(keys, out, strict=True)}
 
     def keys(self) -> list[str]:
-        with self._errors():
-            members = self.client.smembers(self.keyspace.keys)
+        members = self._attempts(lambda _: self.client.smembers(self.keyspace.keys))
         return sorted(_text(m) for m in members)
 
     def count(self) -> int:
-        with self._errors():
-            return int(self.client.scard(self.keyspace.keys))
+        return int(self._attempts(lambda _: self.client.scard(self.keyspace.keys)))
 
     # -- changes ------------------------------------------------------------
 
     def _head(self, field: str, writer: Writer) -> tuple[list[str], list[Any]]:
-        """The keys and arguments every change script starts with (see _prelude.lua)."""
+        """The keys and arguments every change script starts with (see _prelude.lua).
+
+        The retry flag (the last argument) is filled in by :meth:`_script`.
+        """
         ks = self.keyspace
-        keys = [ks.versions, ks.seq, ks.epoch]
+        request = os.urandom(8).hex()
+        keys = [ks.meta, ks.request(request)]
         args: list[Any] = [
             ks.channel,
-            self._epoch_candidate,
+            # A fresh epoch candidate on every call: after a loss of data, the
+            # first change creates an epoch no process has seen.
+            os.urandom(8).hex(),
             field,
             writer.origin,
             int(writer.quiet),
+            writer.depth,
+            self.record_ms,
         ]
         return keys, args
+
+    def _script(self, name: str, keys: list[str], head: list[Any], tail: list[Any]) -> Any:
+        return self._attempts(lambda retry: self._run(name, keys, [*head, int(retry), *tail]))
 
     def _change(self, name: str, key: str, writer: Writer, args: list[Any]) -> WriteResult:
         ks = self.keyspace
         head_keys, head_args = self._head(key, writer)
         keys = [*head_keys, ks.value(key), ks.keys, ks.lock(key), ks.list(key), ks.list_bases]
-        with self._errors():
-            result = self._run(name, keys, [*head_args, writer.token, *args])
+        result = self._script(name, keys, head_args, [writer.token, *args])
         outcome = Outcome(int(result[0]))
         if outcome is Outcome.FENCED:
             raise LockLost(
                 f"the lock on {key!r} was lost (its lease expired); the write was refused"
             )
-        version, epoch = int(result[1]), _text(result[2])
-        extra = result[3] if len(result) > 3 else None
+        version, epoch, extra = int(result[1]), _text(result[2]), result[3]
         if name in ("append", "convert"):
             return WriteResult(outcome, version, epoch, length=int(extra or 0))
-        if isinstance(extra, list):  # a deleted list: give it back as one value
-            extra = list_blob(*join_items(extra))
-        return WriteResult(outcome, version, epoch, old=extra)
+        return WriteResult(outcome, version, epoch, old=bytes(extra) if extra else None)
 
     def set(self, key: str, blob: bytes, writer: Writer = ANONYMOUS) -> WriteResult:
         """Store ``blob``; the same bytes as stored change nothing and notify nobody."""
         return self._change("set", key, writer, [blob])
 
     def set_default(self, key: str, blob: bytes, writer: Writer = ANONYMOUS) -> WriteResult:
-        """Store ``blob`` only if the key holds nothing (``setdefault``)."""
+        """Store ``blob`` only if the key holds nothing (``setdefault``).
+
+        ``old`` is the value that was stored already when the key was not missing.
+        """
         return self._change("set_default", key, writer, [blob])
 
     def delete(self, key: str, writer: Writer = ANONYMOUS) -> WriteResult:
@@ -281,36 +318,28 @@ class RedisStore:
         self, key: str, items: list[bytes], cap: int, writer: Writer = ANONYMOUS
     ) -> WriteResult:
         """Push ``items`` onto the key's list; past ``2 * cap`` items keep the newest ``cap``."""
-        return self._change("append", key, writer, [str(cap), *items])
+        return self._change("append", key, writer, [cap, *items])
 
     def convert(
-        self, key: str, expected: bytes, items: list[bytes], writer: Writer = ANONYMOUS
+        self, key: str, expected: bytes, items: list[bytes], cap: int, writer: Writer = ANONYMOUS
     ) -> WriteResult:
         """Turn the plain list value ``expected`` into a list of ``items``, if still stored."""
-        return self._change("convert", key, writer, [expected, *items])
+        return self._change("convert", key, writer, [cap, expected, *items])
 
     def touch(self, key: str, writer: Writer = ANONYMOUS) -> WriteResult:
         """Bump the version and notify, value unchanged (``force_rerun_bound_sessions``)."""
         keys, args = self._head(key, writer)
-        with self._errors():
-            result = self._run("touch", keys, args)
+        result = self._script("touch", keys, args, [])
         return WriteResult(Outcome(int(result[0])), int(result[1]), _text(result[2]))
 
     def sync_state(self, keys: list[str]) -> tuple[int, str, dict[str, int]]:
-        """Sequence, epoch and versions of ``keys``, read atomically."""
-        ks = self.keyspace
-        with self._errors():
-            pipe = self.client.pipeline(transaction=True)
-            pipe.get(ks.seq)
-            pipe.get(ks.epoch)
-            if keys:
-                pipe.hmget(ks.versions, keys)
-            out = pipe.execute()
-        versions = out[2] if keys else []
+        """Sequence, epoch and versions of ``keys``, read in one step."""
+        fields = [SEQ_FIELD, EPOCH_FIELD, *keys]
+        out = self._attempts(lambda _: self.client.hmget(self.keyspace.meta, fields))
         return (
             int(out[0] or 0),
             _text(out[1]),
-            {k: int(v or 0) for k, v in zip(keys, versions, strict=True)},
+            {k: int(v or 0) for k, v in zip(keys, out[2:], strict=True)},
         )
 
     # -- presence ---------------------------------------------------------
@@ -321,8 +350,7 @@ class RedisStore:
         ks = self.keyspace
         head_keys, head_args = self._head(presence_field(group), Writer(origin))
         keys = [*head_keys, ks.presence_members(group), ks.presence_names(group)]
-        with self._errors():
-            return int(self._run("presence_update", keys, [*head_args, ttl_ms, op, *args]))
+        return int(self._script("presence_update", keys, head_args, [ttl_ms, op, *args]))
 
     def presence_join(
         self, group: str, member: str, name: str, ttl_ms: int, origin: str = ""
@@ -344,29 +372,32 @@ class RedisStore:
     def presence_read(self, group: str) -> tuple[int, str, list[str]]:
         """Version, epoch and the names of the live members."""
         ks = self.keyspace
-        keys = [ks.presence_members(group), ks.presence_names(group), ks.versions, ks.epoch]
-        with self._errors():
-            out = self._run("presence_read", keys, [presence_field(group)])
+        keys = [ks.presence_members(group), ks.presence_names(group), ks.meta]
+        out = self._attempts(lambda _: self._run("presence_read", keys, [presence_field(group)]))
         return int(out[0]), _text(out[1]), [_text(n) for n in out[2:]]
 
     # -- locks ------------------------------------------------------------
 
     def lock_acquire(self, key: str, token: str, lease_ms: int) -> bool:
-        with self._errors():
-            return bool(self.client.set(self.keyspace.lock(key), token, nx=True, px=lease_ms))
+        keys = [self.keyspace.lock(key)]
+        return bool(self._attempts(lambda _: self._run("lock_acquire", keys, [token, lease_ms])))
 
     def lock_extend(self, key: str, token: str, lease_ms: int) -> bool:
-        with self._errors():
-            return bool(self._run("lock_extend", [self.keyspace.lock(key)], [token, lease_ms]))
+        keys = [self.keyspace.lock(key)]
+        return bool(self._attempts(lambda _: self._run("lock_extend", keys, [token, lease_ms])))
 
     def lock_release(self, key: str, token: str) -> bool:
         ks = self.keyspace
-        with self._errors():
-            return bool(self._run("lock_release", [ks.lock(key)], [ks.channel, token, key]))
+        return bool(
+            self._attempts(
+                lambda retry: self._run(
+                    "lock_release", [ks.lock(key)], [ks.channel, token, key, int(retry)]
+                )
+            )
+        )
 
     def lock_ttl_ms(self, key: str) -> int:
-        with self._errors():
-            return int(self.client.pttl(self.keyspace.lock(key)))
+        return int(self._attempts(lambda _: self.client.pttl(self.keyspace.lock(key))))
 
     def close(self) -> None:
         for client in (self.client, self._pubsub_client):

@@ -109,16 +109,17 @@ class ProcessCache:
 
     # -- what the listener learns -------------------------------------------------
 
-    def apply(self, notification: Notification) -> str | None:
+    def apply(self, notification: Notification) -> bool:
         """Invalidate what ``notification`` changed.
 
-        Returns the previous epoch when the notification belongs to another
-        one (Redis lost its data): everything known was forgotten.
+        Returns ``False``, and changes nothing, when the notification belongs
+        to another epoch than the cache: only Redis can say whether the data
+        was lost (a notification may be forged).
         """
         n = notification
         with self._lock:
             if self._epoch_lost(n.epoch):
-                return self._reset(n.epoch)
+                return False
             if self.epoch in (None, ""):
                 self.epoch = n.epoch
             if n.version > self._latest.get(n.key, 0):
@@ -134,7 +135,7 @@ class ProcessCache:
                     self._bases[n.key] = cached
             if n.appended is None:
                 self._bases.pop(n.key, None)
-        return None
+        return True
 
     def resync(self, epoch: str, versions: dict[str, int]) -> tuple[str | None, list[str]]:
         """Align with what Redis holds after a (re)subscription or a gap.
@@ -154,6 +155,11 @@ class ProcessCache:
             for key in changed:
                 self._latest[key] = versions[key]
             return None, changed
+
+    def reset(self, epoch: str) -> str | None:
+        """Forget everything known (the data was lost though the epoch survived); the old epoch."""
+        with self._lock:
+            return self._reset(epoch)
 
     def known_keys(self) -> list[str]:
         with self._lock:

@@ -2,9 +2,19 @@
 
 A write goes to the store (one script: compare, store, version, publish).
 Every process's listener hears the notification and hands it to its hub,
-which invalidates the cache and asks the bridge to rerun the sessions
-subscribed to the key. A read subscribes the calling session and is served
-from the cache when it can be trusted. docs/internals.md draws the path.
+which invalidates the cache and asks the bridge to rerun the sessions that
+show an older version of the key. A read subscribes the calling session and
+is served from the cache when it can be trusted. docs/internals.md draws the
+path.
+
+Reruns follow three rules (see :mod:`.subscriptions`):
+
+* a change reruns every part of every page that shows an older version;
+* the session that made the change reruns only what it drew before the
+  change (or everything, when the change came from a worker thread);
+* every change carries the depth of the chain of changes that led to it, and
+  a change past :data:`MAX_CHAIN` reruns nobody: two scripts that write at
+  their top level cannot rerun each other forever.
 """
 
 from __future__ import annotations
@@ -16,10 +26,11 @@ import uuid
 from collections.abc import Callable
 
 from ..base.config import Settings
+from ..base.errors import LockTimeout, ServerStateError
 from ..base.keys import presence_group
-from ..edges.bridge import Bridge, StreamlitBridge
+from ..edges.bridge import Bridge, ScriptPlace, StreamlitBridge
 from ..edges.listener import Listener
-from ..edges.notification import Notification
+from ..edges.notification import Notification, Outcome
 from ..edges.store import RedisStore, Snapshot, Writer, WriteResult
 from .cache import ProcessCache
 from .locks import LockManager
@@ -33,6 +44,13 @@ logger = logging.getLogger(__name__)
 quiet_depth: contextvars.ContextVar[int] = contextvars.ContextVar(
     "streamlit_redis_state_quiet", default=0
 )
+
+#: The longest chain of change -> rerun -> change that still reruns anyone. A
+#: person's action starts a chain at 0; a script that rewrites at its top
+#: level a key it reads there runs at most MAX_CHAIN + 1 times per action.
+MAX_CHAIN = 3
+#: Seconds between two warnings about stopped chains on the same key.
+_CHAIN_WARNING_EVERY = 60.0
 
 
 class Hub:
@@ -64,6 +82,8 @@ class Hub:
             self.changed_here,
             self._shown_groups,
         )
+        self._clock = clock
+        self._chain_warned: dict[str, float] = {}
         self.store.on_unavailable = self._note_failure
         self.bridge.set_release_callback(self.drop_session)
 
@@ -82,23 +102,48 @@ class Hub:
     def _generation(self) -> int | None:
         return self.listener.generation if self.listener.synced else None
 
-    # -- subscriptions ----------------------------------------------------
+    # -- sessions -----------------------------------------------------------
 
-    def subscribe_current(self, key: str) -> None:
-        """Subscribe the calling script's session (and fragment) to ``key``, if any."""
+    def _place(self) -> ScriptPlace | None:
+        """Where the caller runs, unless in a session that is gone (a closed tab's late run)."""
         place = self.bridge.current_place()
-        if place is None:
-            return
-        self.subscriptions.add(key, place.session_id, place.fragment_id)
-        self.bridge.watch_disconnect(place.session_id)
+        if place is None or self.subscriptions.is_gone(place.session_id):
+            return None
+        return place
+
+    def _reader(self) -> ScriptPlace | None:
+        """The place a read subscribes: a run drawing its page (not a widget callback)."""
+        place = self._place()
+        return place if place is not None and place.drawing else None
 
     def drop_session(self, session_id: str) -> None:
-        """Forget a session: called when its tab disconnects or it is found gone."""
-        self.members.drop_session(session_id)
+        """Forget a session: its tab disconnected, or it was found gone.
+
+        Unsubscribed first, so the presence change it leaves behind cannot
+        rerun it (and a rerun would join it again).
+        """
         self.subscriptions.drop(session_id)
+        self.members.drop_session(session_id)
+
+    def join(self, group: str, name: str) -> None:
+        """Join the calling session to a presence group (a closed tab's late run joins nothing)."""
+        place = self.bridge.current_place()
+        if place is None:
+            raise ServerStateError(
+                "presence(group, name=...) joins the calling session, so it "
+                "must be called from a Streamlit script run"
+            )
+        if not self.subscriptions.is_gone(place.session_id):
+            self.members.join(group, name, place.session_id)
+
+    def leave(self, group: str) -> None:
+        """Take the calling session out of a presence group now."""
+        place = self.bridge.current_place()
+        if place is not None:
+            self.members.leave(group, place.session_id)
 
     def subscribers(self, key: str) -> dict[str, set[str] | None]:
-        return self.subscriptions.of_key(key).as_dict()
+        return self.subscriptions.older_than(key, 2**63).as_dict()
 
     def session_count(self) -> int:
         return self.subscriptions.session_count()
@@ -106,6 +151,14 @@ class Hub:
     def _shown_groups(self) -> set[str]:
         groups = (presence_group(k) for k in self.subscriptions.keys())
         return {g for g in groups if g is not None}
+
+    def sweep(self) -> None:
+        """Drop subscribed sessions the runtime no longer has (a missed disconnect)."""
+        if not self.bridge.runtime_exists():
+            return
+        for sid in self.subscriptions.sessions():
+            if not self.bridge.session_active(sid):
+                self.drop_session(sid)
 
     # -- reads --------------------------------------------------------------
 
@@ -116,13 +169,22 @@ class Hub:
         subscribe: bool = True,
         fetch: Callable[[], Snapshot] | None = None,
     ) -> Snapshot:
-        """A key's snapshot, from the cache when it can be trusted.
+        """A key's snapshot, from the cache when it can be trusted; subscribes the caller.
 
         ``fetch`` reads something other than a plain value (a presence group)
         that is versioned and notified like one.
         """
-        if subscribe:
-            self.subscribe_current(key)
+        place = self._reader() if subscribe else None
+        if place is not None:
+            # Subscribed before reading, so a change landing meanwhile is not missed.
+            self.subscriptions.add(key, place)
+        snap = self._read(key, fetch)
+        if place is not None:
+            self.subscriptions.add(key, place, snap.version)
+            self.bridge.watch_disconnect(place.session_id)
+        return snap
+
+    def _read(self, key: str, fetch: Callable[[], Snapshot] | None) -> Snapshot:
         if self.locks.must_read_fresh(key):
             # Just after taking the key's lock the cache is not good enough:
             # the previous holder's write may not have reached our listener
@@ -161,9 +223,10 @@ class Hub:
         return snap
 
     def read_many(self, keys: list[str], *, subscribe: bool = True) -> dict[str, Snapshot]:
-        if subscribe:
+        place = self._reader() if subscribe else None
+        if place is not None:
             for key in keys:
-                self.subscribe_current(key)
+                self.subscriptions.add(key, place)
         out: dict[str, Snapshot] = {}
         missing: list[str] = []
         for key in keys:
@@ -179,34 +242,53 @@ class Hub:
             for key, snap in fetched.items():
                 self.cache.put(key, snap, generation)
             out.update(fetched)
+        if place is not None:
+            for key, snap in out.items():
+                self.subscriptions.add(key, place, snap.version)
+            self.bridge.watch_disconnect(place.session_id)
         return out
 
     # -- writes -------------------------------------------------------------
 
-    def _origin(self) -> str:
-        place = self.bridge.current_place()
-        return f"{self.process_id}:{place.session_id if place else ''}"
-
     def set(self, key: str, blob: bytes) -> WriteResult:
-        return self._wrote(key, self.store.set(key, blob, self._writer(key)), blob)
+        writer, place, generation = self._writer(key)
+        result = self.store.set(key, blob, writer)
+        snap = Snapshot(blob, result.version, result.epoch)
+        return self._wrote(key, result, writer, place, generation, snap)
 
     def set_default(self, key: str, blob: bytes) -> WriteResult:
-        return self._wrote(key, self.store.set_default(key, blob, self._writer(key)), blob)
+        """Store ``blob`` unless the key holds a value; ``old`` is the value it held.
 
-    def delete(self, key: str) -> WriteResult:
-        return self._wrote(key, self.store.delete(key, self._writer(key)), None)
+        The caller is handed the value stored (``setdefault``): it shows that.
+        """
+        writer, place, generation = self._writer(key)
+        result = self.store.set_default(key, blob, writer)
+        if place is not None:
+            self.subscriptions.add(key, place, result.version, replace=True)
+        snap = Snapshot(blob, result.version, result.epoch) if result.changed else None
+        return self._wrote(key, result, writer, place, generation, snap)
+
+    def delete(self, key: str, *, subscribe: bool = False) -> WriteResult:
+        """Delete ``key``; with ``subscribe``, the caller shows it gone (``pop``)."""
+        writer, place, generation = self._writer(key)
+        result = self.store.delete(key, writer)
+        if subscribe and place is not None:
+            self.subscriptions.add(key, place, result.version)
+        snap = Snapshot(None, result.version, result.epoch)
+        return self._wrote(key, result, writer, place, generation, snap)
 
     def touch(self, key: str) -> WriteResult:
-        result = self.store.touch(key, self._writer(key, fenced=False))
-        self.changed_here(key, result.version)
-        return result
+        """Rerun every session showing ``key``, the caller included."""
+        writer, place, generation = self._writer(key, fenced=False)
+        result = self.store.touch(key, writer)
+        return self._wrote(key, result, writer, place, generation, None, force=True)
 
     def append(self, key: str, items: list[bytes], cap: int) -> WriteResult:
-        generation = self._generation()
+        """Push ``items``, waiting while another holder has the key's lock (see append.lua)."""
+        writer, place, generation = self._writer(key)
         before = self.cache.list_copy(key)
-        result = self.store.append(key, items, cap, self._writer(key))
-        if not result.changed:
-            return result
+        result = self._unlocked(key, lambda: self.store.append(key, items, cap, writer))
+        snap = None
         if (
             before is not None
             and before.bodies is not None
@@ -214,34 +296,88 @@ class Hub:
             and before.count + len(items) == result.length
         ):
             # Ours was the only change since the cached list: extend it locally.
-            self.cache.put(key, before.extended(items, result.version), generation)
-        else:
-            self.changed_here(key, result.version)
-        return result
+            snap = before.extended(items, result.version)
+        return self._wrote(key, result, writer, place, generation, snap)
 
-    def convert(self, key: str, expected: bytes, items: list[bytes]) -> WriteResult:
-        result = self.store.convert(key, expected, items, self._writer(key))
-        if result.changed:
-            self.changed_here(key, result.version)
-        return result
+    def convert(self, key: str, expected: bytes, items: list[bytes], cap: int) -> WriteResult:
+        writer, place, generation = self._writer(key)
+        result = self._unlocked(key, lambda: self.store.convert(key, expected, items, cap, writer))
+        return self._wrote(key, result, writer, place, generation, None)
 
-    def _writer(self, key: str, *, fenced: bool = True) -> Writer:
-        """Who writes, whether quietly, and the fence: the one place every write passes.
+    def _unlocked(self, key: str, call: Callable[[], WriteResult]) -> WriteResult:
+        """``call()`` again for as long as it meets another holder's lock, up to lock_timeout.
 
-        A write made while this process holds the key's lock carries the lock's
-        token, and the script refuses it if the lease was lost meanwhile.
+        An append does not take the key's lock (that would cost round trips on
+        every message); it only waits while someone holds it, so a locked
+        read-modify-write of the same list (``edit``) never loses it.
         """
-        return Writer(
-            origin=self._origin(),
-            quiet=quiet_depth.get() > 0,
-            token=self.locks.token_for(key) if fenced else "",
+        deadline = self.locks.clock() + self.settings.lock_timeout
+        while True:
+            with self.locks.unlock_signal(key) as released:
+                result = call()
+                if result.outcome is not Outcome.LOCKED:
+                    return result
+                if not self.locks.wait_for_release(released, result.length / 1000, deadline):
+                    raise LockTimeout(
+                        f"could not append to {key!r} within {self.settings.lock_timeout:g}s: "
+                        f"server_state_lock[{key!r}] stayed held"
+                    )
+
+    def _writer(
+        self, key: str, *, fenced: bool = True
+    ) -> tuple[Writer, ScriptPlace | None, int | None]:
+        """Who writes, how deep in a chain, whether quietly, and the fence.
+
+        The one place every write passes. A write made while this process
+        holds the key's lock carries the lock's token, and the script refuses
+        it if the lease was lost meanwhile. A write past the longest chain is
+        made quiet: stored and seen by every cache, rerunning nobody.
+        """
+        place = self._place()
+        depth = 1 + (self.subscriptions.depth(place) if place is not None else 0)
+        quiet = quiet_depth.get() > 0
+        if depth > MAX_CHAIN and not quiet:
+            quiet = True
+            self._warn_chain(key)
+        origin = f"{self.process_id}:{place.session_id if place else ''}"
+        token = self.locks.token_for(key) if fenced else ""
+        writer = Writer(origin=origin, quiet=quiet, token=token, depth=depth)
+        return writer, place, self._generation()
+
+    def _warn_chain(self, key: str) -> None:
+        now = self._clock()
+        if now - self._chain_warned.get(key, -_CHAIN_WARNING_EVERY) < _CHAIN_WARNING_EVERY:
+            return
+        self._chain_warned[key] = now
+        logger.warning(
+            "server_state[%r]: stopped a chain of %d changes that each reran a session that "
+            "changed it again (a script writing at its top level a key it also reads?); "
+            "this change is stored but reruns nobody",
+            key,
+            MAX_CHAIN + 1,
         )
 
-    def _wrote(self, key: str, result: WriteResult, blob: bytes | None) -> WriteResult:
-        """Read-your-writes: the cache learns a change this process made."""
-        if result.changed:
-            generation = self._generation()
-            self.cache.put(key, Snapshot(blob, result.version, result.epoch), generation)
+    def _wrote(
+        self,
+        key: str,
+        result: WriteResult,
+        writer: Writer,
+        place: ScriptPlace | None,
+        generation: int | None,
+        snap: Snapshot | None,
+        *,
+        force: bool = False,
+    ) -> WriteResult:
+        """After a change: the cache learns it, and the writer's own page reruns if stale."""
+        if not result.changed:
+            return result
+        if snap is not None:
+            self.cache.put(key, snap, generation)
+        else:
+            self.changed_here(key, result.version)
+        if place is not None and not writer.quiet:
+            stale = self.subscriptions.stale_for_writer(key, result.version, place, force)
+            self._rerun(stale, writer.depth)
         return result
 
     def changed_here(self, key: str, version: int) -> None:
@@ -251,13 +387,23 @@ class Hub:
     # -- outages ------------------------------------------------------------
 
     def _note_failure(self) -> None:
-        place = self.bridge.current_place()
+        place = self._place()
         if place is not None:
             self.subscriptions.note_failure(place.session_id)
 
-    def on_healthy(self) -> None:
-        """Redis answered again: rerun the sessions that saw it fail."""
-        self._rerun(self.subscriptions.take_failed())
+    def on_healthy(self) -> bool:
+        """Redis answered a ping: rerun the sessions that saw it fail, forget the gone.
+
+        Also look at the namespace itself, since some losses send no
+        notification: FLUSHDB, an eviction of the meta hash, a failover to a
+        replica that missed changes. Returns ``True`` when Redis no longer
+        holds what this process has seen, and a resync must tell.
+        """
+        self._rerun(self.subscriptions.take_failed(), 0)
+        self.sweep()
+        seq, epoch, _ = self.store.sync_state([])
+        known, last = self.cache.epoch, self.listener.last_seq
+        return (known not in (None, "") and epoch != known) or (last is not None and seq < last)
 
     # -- the listener's sink ------------------------------------------------
 
@@ -267,31 +413,44 @@ class Hub:
     def on_unlock(self, key: str) -> None:
         self.locks.on_unlock(key)
 
-    def on_change(self, notification: Notification) -> None:
-        previous = self.cache.apply(notification)
-        if previous is not None:
-            self._lost(previous, notification.epoch)
-            return
+    def on_change(self, notification: Notification) -> bool:
+        """Invalidate and rerun; ``False`` when the notification does not fit what is known."""
+        if not self.cache.apply(notification):
+            return False
         if notification.quiet:
-            return
-        targets = self.subscriptions.of_key(notification.key)
+            return True
         origin_pid, _, origin_sid = notification.origin.partition(":")
-        if origin_pid == self.process_id and origin_sid:
-            targets.discard(origin_sid)
-        self._rerun(targets)
+        mine = origin_sid if origin_pid == self.process_id else ""
+        stale = self.subscriptions.older_than(notification.key, notification.version, exclude=mine)
+        self._rerun(stale, notification.depth)
+        return True
 
     def resync(self) -> int:
-        """Compare versions with Redis and rerun the subscribers of whatever differs."""
+        """Compare versions with Redis and rerun whatever shows another version.
+
+        A sequence lower than one already seen means Redis lost changes it had
+        acknowledged (a failover to a replica that had not received them):
+        treated like a lost epoch, since versions may now be reused.
+        """
         keys = sorted(set(self.subscriptions.keys()) | set(self.cache.known_keys()))
         seq, epoch, versions = self.store.sync_state(keys)
         self.stats.resyncs += 1
-        previous, changed = self.cache.resync(epoch, versions)
+        last = self.listener.last_seq
+        if last is not None and seq < last:
+            logger.warning(
+                "Redis's sequence went back (%d -> %d): changes it acknowledged are lost",
+                last,
+                seq,
+            )
+            previous: str | None = self.cache.reset(epoch) or "?"
+        else:
+            previous, _changed = self.cache.resync(epoch, versions)
         if previous is not None:
             self._lost(previous, epoch)
         else:
-            targets = self.subscriptions.of_keys(changed)
-            targets.update(self.subscriptions.take_failed())
-            self._rerun(targets)
+            stale = self.subscriptions.differing(versions)
+            stale.update(self.subscriptions.take_failed())
+            self._rerun(stale, 0)
         return seq
 
     def _lost(self, previous: str, epoch: str) -> None:
@@ -301,15 +460,17 @@ class Hub:
             previous,
             epoch or "empty",
         )
+        self.subscriptions.forget_versions()
         targets = self.subscriptions.everyone()
         targets.update(self.subscriptions.take_failed())
-        self._rerun(targets)
+        self._rerun(targets, 0)
 
-    def _rerun(self, targets: Reruns) -> None:
+    def _rerun(self, targets: Reruns, depth: int) -> None:
         if not len(targets):
             return
         alive = self.bridge.runtime_exists()
         for sid, frags in targets.items():
             self.stats.reruns_requested += 1
+            self.subscriptions.caused(sid, depth)
             if not self.bridge.request_rerun(sid, frags) and alive:
                 self.drop_session(sid)

@@ -279,14 +279,21 @@ class LockManager:
                 lock = self._locks[key] = KeyLock(self, key)
             return lock
 
-    def must_read_fresh(self, key: str) -> bool:
-        """Whether a read of ``key`` under its lock must skip the cache (see KeyLock)."""
+    def _held_here(self, key: str) -> KeyLock | None:
+        """``key``'s lock if the calling thread holds it (a dict read: no lock on every call)."""
         lock = self._locks.get(key)
-        return lock is not None and lock.count > 0 and not lock.validated
+        if lock is None or not lock.count or lock.owner != threading.get_ident():
+            return None
+        return lock
+
+    def must_read_fresh(self, key: str) -> bool:
+        """Whether the holder's read of ``key`` must skip the cache (see KeyLock)."""
+        lock = self._held_here(key)
+        return lock is not None and not lock.validated
 
     def mark_fresh(self, key: str) -> None:
-        lock = self._locks.get(key)
-        if lock is not None and lock.count:
+        lock = self._held_here(key)
+        if lock is not None:
             lock.validated = True
 
     def waiting(self, key: str) -> int:
@@ -297,11 +304,14 @@ class LockManager:
         return remote + (lock.waiters if lock is not None else 0)
 
     def token_for(self, key: str) -> str:
-        """The fencing token for a write to ``key``: set while this process holds its lock."""
-        lock = self._locks.get(key)  # a dict read is atomic; no lock on every write
-        if lock is None:
-            return ""
-        return lock.token if lock.count else ""
+        """The fencing token for a write to ``key`` by the calling thread.
+
+        Set only while this thread holds the key's lock: a write from another
+        thread of the process is not the holder's, so it is neither fenced by
+        the holder's lease nor let through the holder's lock.
+        """
+        lock = self._held_here(key)
+        return lock.token if lock is not None else ""
 
     def held(self, lock: KeyLock) -> None:
         with self._lock:
@@ -332,6 +342,22 @@ class LockManager:
                     waiters.discard(event)
                     if not waiters:
                         del self._unlock_waiters[key]
+
+    def wait_for_release(self, released: threading.Event, lease: float, deadline: float) -> bool:
+        """Wait until ``released`` is set or ``lease`` seconds pass; ``False`` past ``deadline``.
+
+        Waits in slices, offering Streamlit its stop checkpoint in between (a
+        stopped run must not keep waiting). The lease bounds the wait when a
+        release notification is lost.
+        """
+        end = min(deadline, self.clock() + max(lease, 0.005))
+        while not released.is_set():
+            remaining = end - self.clock()
+            if remaining <= 0:
+                break
+            released.wait(min(remaining, _SLICE))
+            self.bridge.yield_point()
+        return self.clock() < deadline
 
     def on_unlock(self, key: str) -> None:
         """A release notification arrived: wake this process's waiters for ``key``."""

@@ -63,14 +63,9 @@ class PresenceManager:
         with self._lock:
             return sum(len(m) for m in self._members.values())
 
-    def join(self, group: str, name: str) -> None:
-        place = self._bridge.current_place()
-        if place is None:
-            raise ServerStateError(
-                "presence(group, name=...) joins the calling session, so it "
-                "must be called from a Streamlit script run"
-            )
-        member = self.member_id(place.session_id)
+    def join(self, group: str, name: str, session_id: str) -> None:
+        """Make ``session_id`` a member of ``group`` as ``name`` (cheap when it already is)."""
+        member = self.member_id(session_id)
         with self._lock:
             known = self._members.get(group, {}).get(member)
         if known != name:
@@ -78,7 +73,7 @@ class PresenceManager:
             self._changed_here(presence_field(group), version)
             with self._lock:
                 self._members.setdefault(group, {})[member] = name
-            self._bridge.watch_disconnect(place.session_id)
+            self._bridge.watch_disconnect(session_id)
 
     def leave(self, group: str, session_id: str) -> None:
         member = self.member_id(session_id)

@@ -1,14 +1,32 @@
-"""Who is subscribed to what, and whom to rerun: one rerun-target type and its merge.
+"""Who shows what, and whom to rerun: one rerun-target type and its merge.
 
 A session subscribes to a key by reading it during a script run. Read inside
 an ``st.fragment``, only that fragment reruns when the key changes; read at
-the top level, the whole app does, and the whole app wins over fragments.
+the top level, the whole app does (the whole app wins over fragments).
+
+Each subscription remembers the version it showed and the run that read it,
+so a change reruns exactly the parts of a page that show something older:
+not a session that already shows the new value, and, for the session that
+made the change, only what its run drew before the change (the rest of the
+run reads the new value anyway). Each run also carries the depth of the
+chain of changes that caused it, so a chain of change -> rerun -> change
+can be stopped.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from ..edges.bridge import ScriptPlace
+
+#: The version of a subscription whose read is still under way.
+UNKNOWN = -1
+#: Sessions remembered as gone, so a late run of a closed tab never
+#: subscribes or joins again (oldest forgotten first).
+MAX_DEAD = 10_000
 
 
 class Reruns:
@@ -35,6 +53,10 @@ class Reruns:
         else:
             current.update(fragments)
 
+    def add_scope(self, session_id: str, scope: str | None) -> None:
+        """Add one scope: ``None`` (the whole app) or a fragment id."""
+        self.add(session_id, None if scope is None else (scope,))
+
     def update(self, other: Reruns) -> None:
         for session_id, fragments in other.items():
             self.add(session_id, fragments)
@@ -58,59 +80,189 @@ class Reruns:
         return f"Reruns({self._by_session!r})"
 
 
+@dataclass
+class Shown:
+    """What one scope of one session shows of one key."""
+
+    version: int
+    #: The script run that read it (an opaque token from the bridge).
+    run: object
+
+
+# key -> session id -> scope (None: top level; else a fragment id) -> Shown
+_Entries = dict[str, dict[str, dict[str | None, Shown]]]
+
+
 class Subscriptions:
-    """The process's subscriptions, and the sessions to rerun once Redis answers again."""
+    """The process's subscriptions, the runs' chain depths, and the sessions gone."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        # key -> session id -> fragment ids, or None for the whole app
-        self._by_key: dict[str, Reruns] = {}
+        self._by_key: _Entries = {}
         self._by_session: dict[str, set[str]] = {}
+        self._dead: OrderedDict[str, None] = OrderedDict()
         # Sessions whose run met an unreachable Redis: rerun when it is back,
         # so a page showing the error recovers without anyone clicking.
         self._failed = Reruns()
+        # session -> (its current run, that run's chain depth)
+        self._runs: dict[str, tuple[object, int]] = {}
+        # session -> depth of the change that reran it, until its next run starts
+        self._caused: dict[str, int] = {}
 
-    def add(self, key: str, session_id: str, fragment_id: str | None) -> None:
+    # -- subscribing ------------------------------------------------------------
+
+    def add(
+        self, key: str, place: ScriptPlace, version: int = UNKNOWN, *, replace: bool = False
+    ) -> bool:
+        """``place``'s session shows ``version`` of ``key`` in its current scope.
+
+        A read subscribes with :data:`UNKNOWN` before it reads (older than any
+        version: a change landing meanwhile reruns it), then with the version
+        it read. Several reads in one run keep the oldest version shown, unless
+        ``replace`` says the caller now shows this version instead (it was
+        handed the value a write stored). Returns ``False`` (and subscribes
+        nothing) for a session that is gone.
+        """
+        sid = place.session_id
         with self._lock:
-            self._by_key.setdefault(key, Reruns()).add(
-                session_id, None if fragment_id is None else (fragment_id,)
-            )
-            self._by_session.setdefault(session_id, set()).add(key)
+            if sid in self._dead:
+                return False
+            scopes = self._by_key.setdefault(key, {}).setdefault(sid, {})
+            shown = scopes.get(place.fragment_id)
+            if shown is None or shown.run is not place.run:
+                scopes[place.fragment_id] = Shown(version, place.run)
+            elif version != UNKNOWN and (
+                replace or shown.version == UNKNOWN or version < shown.version
+            ):
+                shown.version = version
+            self._by_session.setdefault(sid, set()).add(key)
+            return True
 
     def drop(self, session_id: str) -> None:
-        """Forget a session entirely."""
+        """Forget a session for good: it is never subscribed or rerun again."""
         with self._lock:
+            self._dead[session_id] = None
+            while len(self._dead) > MAX_DEAD:
+                self._dead.popitem(last=False)
             for key in self._by_session.pop(session_id, ()):
-                entry = self._by_key.get(key)
-                if entry is not None:
-                    entry.discard(session_id)
-                    if not len(entry):
+                sessions = self._by_key.get(key)
+                if sessions is not None:
+                    sessions.pop(session_id, None)
+                    if not sessions:
                         del self._by_key[key]
             self._failed.discard(session_id)
+            self._runs.pop(session_id, None)
+            self._caused.pop(session_id, None)
 
-    def of_key(self, key: str) -> Reruns:
-        return self.of_keys((key,))
+    def is_gone(self, session_id: str) -> bool:
+        with self._lock:
+            return session_id in self._dead
 
-    def of_keys(self, keys: Iterable[str]) -> Reruns:
+    # -- whom a change reruns ---------------------------------------------------
+
+    def older_than(self, key: str, version: int, *, exclude: str = "") -> Reruns:
+        """Every scope showing ``key`` at a version before ``version`` (a notification)."""
         out = Reruns()
         with self._lock:
-            for key in keys:
-                entry = self._by_key.get(key)
-                if entry is not None:
-                    out.update(entry)
+            for sid, scopes in self._by_key.get(key, {}).items():
+                if sid == exclude:
+                    continue
+                for scope, shown in scopes.items():
+                    if shown.version < version:
+                        out.add_scope(sid, scope)
+        return out
+
+    def differing(self, versions: dict[str, int]) -> Reruns:
+        """Every scope showing a key at another version than Redis holds (a resync)."""
+        out = Reruns()
+        with self._lock:
+            for key, version in versions.items():
+                for sid, scopes in self._by_key.get(key, {}).items():
+                    for scope, shown in scopes.items():
+                        if shown.version != version:
+                            out.add_scope(sid, scope)
+        return out
+
+    def stale_for_writer(self, key: str, version: int, place: ScriptPlace, force: bool) -> Reruns:
+        """What the session that changed ``key`` to ``version`` must rerun to show it.
+
+        A scope the current run will still draw (the whole app in a full run,
+        or the fragment being rerun) needs nothing unless the run already drew
+        the key before the change: the rest of the run reads the new value.
+        Anything else that shows an older version reruns: the top level after
+        a fragment's change, or everything after a change from a worker
+        thread. ``force`` (``force_rerun_bound_sessions``) reruns every scope.
+        """
+        out = Reruns()
+        sid = place.session_id
+        with self._lock:
+            for scope, shown in self._by_key.get(key, {}).get(sid, {}).items():
+                if not force:
+                    if shown.version >= version:
+                        continue
+                    if place.script_thread and shown.run is not place.run:
+                        redrawn = place.fragment_run is None or (
+                            scope is not None and scope in place.fragment_run
+                        )
+                        if redrawn:
+                            continue
+                out.add_scope(sid, scope)
         return out
 
     def everyone(self) -> Reruns:
         out = Reruns()
         with self._lock:
-            for entry in self._by_key.values():
-                out.update(entry)
+            for sessions in self._by_key.values():
+                for sid, scopes in sessions.items():
+                    for scope in scopes:
+                        out.add_scope(sid, scope)
         return out
+
+    def forget_versions(self) -> None:
+        """The data was lost: every version shown is older than anything to come."""
+        with self._lock:
+            for sessions in self._by_key.values():
+                for scopes in sessions.values():
+                    for shown in scopes.values():
+                        shown.version = UNKNOWN
+
+    # -- chain depth ------------------------------------------------------------
+
+    def depth(self, place: ScriptPlace) -> int:
+        """The chain depth of ``place``'s run: that of the change that caused it, else 0.
+
+        A run is known by its token; the first time a session's new run is
+        seen it takes the depth of the change that asked for it, if one did
+        since the session's previous run. Writes from other threads (a worker
+        with the session's context) start a chain of their own.
+        """
+        if not place.script_thread:
+            return 0
+        sid = place.session_id
+        with self._lock:
+            known = self._runs.get(sid)
+            if known is not None and known[0] is place.run:
+                return known[1]
+            depth = self._caused.pop(sid, 0)
+            self._runs[sid] = (place.run, depth)
+            return depth
+
+    def caused(self, session_id: str, depth: int) -> None:
+        """A change at ``depth`` asked for a rerun of the session."""
+        with self._lock:
+            if session_id not in self._dead:
+                self._caused[session_id] = max(depth, self._caused.get(session_id, 0))
+
+    # -- bookkeeping ------------------------------------------------------------
 
     def keys(self) -> list[str]:
         """Keys some session of this process is subscribed to."""
         with self._lock:
             return list(self._by_key)
+
+    def sessions(self) -> list[str]:
+        with self._lock:
+            return list(self._by_session)
 
     def session_count(self) -> int:
         with self._lock:
@@ -118,7 +270,8 @@ class Subscriptions:
 
     def note_failure(self, session_id: str) -> None:
         with self._lock:
-            self._failed.add(session_id, None)
+            if session_id not in self._dead:
+                self._failed.add(session_id, None)
 
     def take_failed(self) -> Reruns:
         with self._lock:

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 import fakeredis
 import pytest
 
+from streamlit_redis_state.base import codec
 from streamlit_redis_state.base.config import resolve
+from streamlit_redis_state.base.keys import SEQ_FIELD
 from streamlit_redis_state.edges.bridge import ScriptPlace
 from streamlit_redis_state.engine import process
 from streamlit_redis_state.engine.hub import Hub
@@ -61,16 +63,38 @@ class FakeStreamlit:
     def runtime_exists(self) -> bool:
         return True
 
+    def session_active(self, session_id: str) -> bool:
+        return session_id in self.alive
+
     # -- for tests -----------------------------------------------------------
 
     def session(
-        self, sid: str, fragment: str | None = None
+        self,
+        sid: str,
+        fragment: str | None = None,
+        *,
+        run: object = None,
+        fragment_run: frozenset[str] | None = None,
+        script_thread: bool = True,
+        drawing: bool = True,
     ) -> contextvars.Token[ScriptPlace | None]:
-        self.alive.add(sid)
-        return _place.set(ScriptPlace(sid, fragment))
+        """Code from here on runs in session ``sid``: in a new run unless ``run`` is given.
 
-    def run_as(self, sid: str, fn: Callable[[], object], fragment: str | None = None) -> object:
-        token = self.session(sid, fragment)
+        ``drawing=False`` is a widget callback: it runs before the script body.
+        """
+        self.alive.add(sid)
+        place = ScriptPlace(sid, fragment, run or object(), fragment_run, script_thread, drawing)
+        return _place.set(place)
+
+    def run_as(
+        self,
+        sid: str,
+        fn: Callable[[], object],
+        fragment: str | None = None,
+        **how: object,
+    ) -> object:
+        """Call ``fn`` as session ``sid`` (a new run, unless ``run=`` continues one)."""
+        token = self.session(sid, fragment, **how)  # type: ignore[arg-type]
         try:
             return fn()
         finally:
@@ -185,3 +209,23 @@ def other(server: fakeredis.FakeServer) -> Iterator[Hub]:
 def other_process(server: fakeredis.FakeServer, **overrides: object) -> Hub:
     """Like the ``other`` fixture, with settings of its own; the caller closes it."""
     return make_hub(server, FakeStreamlit(), **overrides)
+
+
+def unheard_change(server: fakeredis.FakeServer, hub: Hub, key: str, value: object) -> int:
+    """A change made the way the scripts make it, but published nowhere; its sequence.
+
+    What a process sees after missing a notification (a dropped connection).
+    """
+    raw = fakeredis.FakeRedis(server=server)
+    ks = hub.store.keyspace
+    raw.set(ks.value(key), codec.encode(value))
+    raw.sadd(ks.keys, key)
+    raw.hincrby(ks.meta, key, 1)
+    return int(raw.hincrby(ks.meta, SEQ_FIELD, 1))
+
+
+def notification(
+    key: str, version: int, seq: int, epoch: str, origin: str = "", depth: int = 1
+) -> bytes:
+    """A change notification as the scripts publish it (docs/internals.md, "Wire format")."""
+    return f"SRS1 c {seq} {version} {depth} 0 - - {epoch} {origin} {key}".encode()

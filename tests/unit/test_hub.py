@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import threading
 
 import fakeredis
 import pytest
 
-from streamlit_redis_state import force_rerun_bound_sessions, no_rerun, server_state
+from streamlit_redis_state import no_rerun, server_state
 from streamlit_redis_state.base import codec
 from streamlit_redis_state.engine.hub import Hub
 
-from .conftest import FakeStreamlit, deliver, reconnect
+from .conftest import FakeStreamlit, deliver, notification, reconnect, unheard_change
 
 
 def read_as(st_fake: FakeStreamlit, sid: str, key: str, fragment: str | None = None) -> object:
@@ -33,18 +32,6 @@ def test_write_in_one_process_reruns_readers_in_another(
     deliver(state)
     assert sorted(st_fake.rerun_sessions()) == ["s1", "s2"]
     assert read_as(st_fake, "s1", "x") == 1
-
-
-def test_writer_session_is_not_rerun_by_its_own_write(state: Hub, st_fake: FakeStreamlit) -> None:
-    def incr() -> None:
-        server_state.c = server_state.get("c", 0) + 1
-
-    st_fake.run_as("writer", incr)
-    deliver(state)
-    read_as(st_fake, "reader", "c")
-    st_fake.run_as("writer", incr)
-    deliver(state)
-    assert st_fake.rerun_sessions() == ["reader"]
 
 
 def test_background_thread_writes_rerun_everyone(state: Hub, st_fake: FakeStreamlit) -> None:
@@ -76,16 +63,6 @@ def test_delete_reruns_subscribers_who_see_it_missing(state: Hub, st_fake: FakeS
     deliver(state)
     assert st_fake.rerun_sessions() == ["a"]
     assert st_fake.run_as("a", lambda: "d" in server_state) is False
-
-
-def test_force_rerun_bound_sessions(state: Hub, st_fake: FakeStreamlit) -> None:
-    server_state.f = 1
-    deliver(state)
-    read_as(st_fake, "a", "f")
-    read_as(st_fake, "b", "f")
-    st_fake.run_as("a", lambda: force_rerun_bound_sessions("f"))
-    deliver(state)
-    assert st_fake.rerun_sessions() == ["b"]
 
 
 def test_fragment_reads_rerun_only_the_fragment(state: Hub, st_fake: FakeStreamlit) -> None:
@@ -167,9 +144,7 @@ def test_reconnect_resyncs_and_reruns_what_changed_meanwhile(
     read_as(st_fake, "sb", "b")
     # A change nobody hears about: written with the script but published
     # where this listener is not subscribed.
-    raw = fakeredis.FakeRedis(server=server)
-    raw.set(state.store.keyspace.value("a"), codec.encode(2))
-    raw.hincrby(state.store.keyspace.versions, "a", 1)
+    unheard_change(server, state, "a", 2)
     resyncs = state.stats.resyncs
     state.listener.kick()
     reconnect(state)
@@ -184,17 +159,14 @@ def test_sequence_gap_triggers_resync(
     server_state.g = 1
     deliver(state)
     read_as(st_fake, "s", "g")
-    raw = fakeredis.FakeRedis(server=server)
-    # A missed change: version and sequence bumped without a notification...
-    raw.set(state.store.keyspace.value("g"), codec.encode(5))
-    raw.hincrby(state.store.keyspace.versions, "g", 1)
-    seq = raw.incr(state.store.keyspace.seq)
+    # A missed change...
+    seq = unheard_change(server, state, "g", 5)
     # ...then a later notification for another key reveals the gap.
     resyncs = state.stats.resyncs
-    raw.incr(state.store.keyspace.seq)
+    raw = fakeredis.FakeRedis(server=server)
     raw.publish(
         state.store.keyspace.channel,
-        json.dumps({"k": "other", "v": 1, "s": seq + 1, "o": "", "q": 0, "e": state.cache.epoch}),
+        notification("other", 1, seq + 1, state.cache.epoch or ""),
     )
     deliver(state)
     assert state.stats.resyncs == resyncs + 1

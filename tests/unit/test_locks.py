@@ -11,9 +11,9 @@ import pytest
 from streamlit_redis_state import LockLost, LockTimeout, server_state, server_state_lock
 from streamlit_redis_state.base import codec
 from streamlit_redis_state.engine.hub import Hub
-from tests.harness import wait_until
+from support.processes import wait_until
 
-from .conftest import Clock, FakeStreamlit, deliver, other_process
+from .conftest import Clock, FakeStreamlit, deliver, other_process, unheard_change
 
 
 def test_lock_excludes_threads_and_counts_exactly(state: Hub) -> None:
@@ -171,14 +171,11 @@ def test_reads_under_the_lock_never_use_a_stale_cache(
     state: Hub, server: fakeredis.FakeServer
 ) -> None:
     """The previous holder's write may not have reached our listener when we get the lock."""
-    from streamlit_redis_state.base import codec
 
     server_state.n = 1
     assert server_state.n == 1  # cached
-    raw = fakeredis.FakeRedis(server=server)
     # Another replica's write whose notification has not arrived yet.
-    raw.set(state.store.keyspace.value("n"), codec.encode(2))
-    raw.hincrby(state.store.keyspace.versions, "n", 1)
+    unheard_change(server, state, "n", 2)
     with server_state_lock["n"]:
         assert server_state.n == 2
 

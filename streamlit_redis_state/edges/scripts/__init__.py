@@ -25,7 +25,7 @@ WITH_PRELUDE = frozenset(
     }
 )
 #: Scripts that only read or touch one lock key.
-PLAIN = frozenset({"read", "presence_read", "lock_extend"})
+PLAIN = frozenset({"read", "presence_read", "lock_acquire", "lock_extend"})
 
 
 @cache

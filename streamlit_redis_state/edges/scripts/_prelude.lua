@@ -1,18 +1,33 @@
 -- The prelude: loaded in front of every script that changes a namespace, so
--- the epoch, the version bump and the notification are written once.
+-- the epoch, the version bump, the notification and the request record are
+-- written once. docs/internals.md ("Wire format", "Key layout") describes them.
 --
 -- Every such script shares the first keys and arguments:
---   KEYS[1] versions hash   KEYS[2] sequence   KEYS[3] epoch
---   ARGV[1] channel   ARGV[2] epoch candidate   ARGV[3] field (the state key)
+--   KEYS[1] meta hash: "\0epoch", "\0seq", and each state key's version
+--   KEYS[2] request record: this request's outcome, kept so a retry replays it
+--   ARGV[1] channel   ARGV[2] epoch candidate (fresh per call)
+--   ARGV[3] field (the state key, or a presence group's pseudo key)
 --   ARGV[4] origin (process:session)   ARGV[5] quiet (0 or 1)
--- Notification format: docs/internals.md ("Wire format").
+--   ARGV[6] depth (how many changes led to the run that makes this one)
+--   ARGV[7] request record lifetime in ms   ARGV[8] retry (1 when re-sent)
+-- Script-specific keys start at KEYS[3], arguments at ARGV[9].
 
--- The namespace's epoch, created by the first change after the data was.
+local SEQ = '\0seq'
+local EPOCH = '\0epoch'
+
+-- Integers as plain digits: cjson and tostring write 1e+14, which no reader
+-- could trust.
+local function digits(n)
+  return string.format('%.0f', n)
+end
+
+-- The namespace's epoch, created by the first change after the data was:
+-- the meta hash is lost whole (restart, FLUSHDB, eviction), never in part.
 local function epoch()
-  local e = redis.call('GET', KEYS[3])
+  local e = redis.call('HGET', KEYS[1], EPOCH)
   if not e then
     e = ARGV[2]
-    redis.call('SET', KEYS[3], e)
+    redis.call('HSET', KEYS[1], EPOCH, e)
   end
   return e
 end
@@ -27,23 +42,65 @@ local function fenced(lock_key, token)
   return token ~= '' and redis.call('GET', lock_key) ~= token
 end
 
--- Bump the field's version and the sequence, publish the change, return the version.
--- `extra` adds fields to the notification (an append's counts).
-local function publish_change(e, extra)
-  local ver = redis.call('HINCRBY', KEYS[1], ARGV[3], 1)
-  local seq = redis.call('INCR', KEYS[2])
-  local event = {k = ARGV[3], v = ver, s = seq, o = ARGV[4], q = tonumber(ARGV[5]), e = e}
-  if extra then
-    for name, value in pairs(extra) do
-      event[name] = value
-    end
+-- A re-sent request that already ran: its recorded outcome, else nil.
+local function replayed()
+  if ARGV[8] ~= '1' then
+    return nil
   end
-  redis.call('PUBLISH', ARGV[1], cjson.encode(event))
+  local done = redis.call('GET', KEYS[2])
+  if not done then
+    return nil
+  end
+  local o, v, e, extra = string.match(done, '^(-?%d+) (%d+) (%x*) (.*)$')
+  return {tonumber(o), tonumber(v), e, extra}
+end
+
+-- Return the outcome; a change is also recorded, so a retry replays it
+-- instead of applying it twice. (A no-op needs no record: re-run later, it
+-- is as if the request had simply arrived later.)
+local function finish(outcome, ver, e, extra)
+  extra = extra or ''
+  if outcome == 1 then
+    redis.call('SET', KEYS[2], outcome .. ' ' .. digits(ver) .. ' ' .. e .. ' ' .. extra,
+               'PX', ARGV[7])
+  end
+  return {outcome, ver, e, extra}
+end
+
+-- Bump the field's version and the sequence, publish the change, return the version.
+-- `appended` and `length`: an append to a list readers may already hold.
+local function publish_change(e, appended, length)
+  local ver = redis.call('HINCRBY', KEYS[1], ARGV[3], 1)
+  local seq = redis.call('HINCRBY', KEYS[1], SEQ, 1)
+  redis.call('PUBLISH', ARGV[1], table.concat({
+    'SRS1', 'c', digits(seq), digits(ver), ARGV[6], ARGV[5],
+    appended and digits(appended) or '-', length and digits(length) or '-',
+    e, ARGV[4], ARGV[3]}, ' '))
   return ver
 end
 
 -- Tell every process that the lock on `key` was released (it wakes waiters).
 local function publish_unlock(channel, key)
-  redis.call('PUBLISH', channel, cjson.encode({u = key}))
+  redis.call('PUBLISH', channel, 'SRS1 u ' .. key)
+end
+
+-- The one blob that reads as the list of `items` (each a codec blob): the
+-- codec's header, a msgpack array header, then each item without its header.
+local function list_blob(items)
+  local n = #items
+  local head
+  if n < 16 then
+    head = string.char(144 + n)
+  elseif n < 65536 then
+    head = string.char(220, math.floor(n / 256), n % 256)
+  else
+    head = string.char(221, math.floor(n / 16777216) % 256, math.floor(n / 65536) % 256,
+                       math.floor(n / 256) % 256, n % 256)
+  end
+  local parts = {'\193\1', head}
+  for _, item in ipairs(items) do
+    parts[#parts + 1] = string.sub(item, 3)
+  end
+  return table.concat(parts)
 end
 

@@ -1,24 +1,37 @@
 -- Turn a plain list value into a list of items (the first append to it),
--- only if the value is still the one the caller read.
--- KEYS[4] value   KEYS[5] key registry   KEYS[6] lock   KEYS[7] list   KEYS[8] list bases
--- ARGV[6] fencing token ('' = unfenced)   ARGV[7] the value's blob as read
--- ARGV[8..] item blobs (the old items, then the new ones)
+-- only if the value is still the one the caller read. Waits for another
+-- holder's lock like append.
+-- KEYS[3] value   KEYS[4] key registry   KEYS[5] lock   KEYS[6] list   KEYS[7] list bases
+-- ARGV[9] fencing token ('' = not holding the lock)   ARGV[10] cap (0 = none)
+-- ARGV[11] the value's blob as read   ARGV[12..] item blobs (old items, then new)
 -- Returns {outcome, version, epoch, length}: outcome 1 converted, 3 the value
--- changed meanwhile (read it again), -1 fenced.
-if fenced(KEYS[6], ARGV[6]) then
-  return {-1, 0, ''}
+-- changed meanwhile (read it again), 4 another holder has the lock, -1 fenced.
+local done = replayed()
+if done then
+  return done
+end
+if ARGV[9] == '' then
+  local lease = redis.call('PTTL', KEYS[5])
+  if lease ~= -2 then
+    return {4, 0, '', digits(lease)}
+  end
+elseif fenced(KEYS[5], ARGV[9]) then
+  return {-1, 0, '', ''}
 end
 local e = epoch()
-if redis.call('GET', KEYS[4]) ~= ARGV[7] then
-  return {3, version(), e}
+if redis.call('GET', KEYS[3]) ~= ARGV[11] then
+  return {3, version(), e, ''}
 end
-redis.call('DEL', KEYS[4])
-if redis.call('EXISTS', KEYS[7]) == 0 then
-  redis.call('HSET', KEYS[8], ARGV[3], version() + 1)
+redis.call('DEL', KEYS[3])
+redis.call('HSET', KEYS[7], ARGV[3], version() + 1)
+local first = 12
+local cap = tonumber(ARGV[10]) or 0
+if cap > 0 and #ARGV - 11 > cap then
+  first = #ARGV - cap + 1  -- keep only the newest cap
 end
-for i = 8, #ARGV do
-  redis.call('RPUSH', KEYS[7], ARGV[i])
+for i = first, #ARGV do
+  redis.call('RPUSH', KEYS[6], ARGV[i])
 end
-local length = redis.call('LLEN', KEYS[7])
-redis.call('SADD', KEYS[5], ARGV[3])
-return {1, publish_change(e), e, length}
+local length = redis.call('LLEN', KEYS[6])
+redis.call('SADD', KEYS[4], ARGV[3])
+return finish(1, publish_change(e), e, digits(length))

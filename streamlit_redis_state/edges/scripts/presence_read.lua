@@ -1,12 +1,12 @@
 -- The live members' names of a presence group, with the group's version.
--- KEYS[1] members (sorted set)   KEYS[2] names (hash)   KEYS[3] versions hash   KEYS[4] epoch
+-- KEYS[1] members (sorted set)   KEYS[2] names (hash)   KEYS[3] meta hash
 -- ARGV[1] the group's pseudo key
 -- Returns {version, epoch, name, name, ...}.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
 local out = {tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0'),
-             redis.call('GET', KEYS[4]) or ''}
+             redis.call('HGET', KEYS[3], '\0epoch') or ''}
 for _, id in ipairs(ids) do
   out[#out + 1] = redis.call('HGET', KEYS[2], id) or ''
 end

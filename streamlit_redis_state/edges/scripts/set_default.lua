@@ -1,14 +1,24 @@
--- Store a value only if the key holds none (setdefault): one default wins.
--- KEYS[4] value   KEYS[5] key registry   KEYS[6] lock   KEYS[7] list
--- ARGV[6] fencing token ('' = unfenced)   ARGV[7] the default's blob
--- Returns {outcome, version, epoch}: outcome 1 stored, 0 the key exists, -1 fenced.
-if fenced(KEYS[6], ARGV[6]) then
-  return {-1, 0, ''}
+-- Store a value only if the key holds none (setdefault): one default wins,
+-- and every caller gets the value that is stored, in the same step.
+-- KEYS[3] value   KEYS[4] key registry   KEYS[5] lock   KEYS[6] list
+-- ARGV[9] fencing token ('' = unfenced)   ARGV[10] the default's blob
+-- Returns {outcome, version, epoch, stored}: outcome 1 stored the default
+-- (stored is ''), 0 the key holds a value (stored is its blob), -1 fenced.
+local done = replayed()
+if done then
+  return done
+end
+if fenced(KEYS[5], ARGV[9]) then
+  return {-1, 0, '', ''}
 end
 local e = epoch()
-if redis.call('EXISTS', KEYS[4]) == 1 or redis.call('EXISTS', KEYS[7]) == 1 then
-  return {0, version(), e}
+local old = redis.call('GET', KEYS[3])
+if old then
+  return finish(0, version(), e, old)
 end
-redis.call('SADD', KEYS[5], ARGV[3])
-redis.call('SET', KEYS[4], ARGV[7])
-return {1, publish_change(e), e}
+if redis.call('EXISTS', KEYS[6]) == 1 then
+  return finish(0, version(), e, list_blob(redis.call('LRANGE', KEYS[6], 0, -1)))
+end
+redis.call('SADD', KEYS[4], ARGV[3])
+redis.call('SET', KEYS[3], ARGV[10])
+return finish(1, publish_change(e), e)

@@ -1,0 +1,269 @@
+"""No lost update, no ghost, no silent divergence: races and Redis events on one fake Redis."""
+
+from __future__ import annotations
+
+import threading
+
+import fakeredis
+import pytest
+import redis
+
+from streamlit_redis_state import LockLost, server_state, server_state_lock
+from streamlit_redis_state.base import codec
+from streamlit_redis_state.engine.hub import Hub
+
+from .conftest import Clock, FakeStreamlit, deliver, make_hub, other_process, reconnect
+
+pytestmark = pytest.mark.usefixtures("state")
+
+
+def test_setdefault_loser_gets_the_winners_value(state: Hub, other: Hub) -> None:
+    """r10: the loser of a setdefault race raised KeyError (its cache said 'missing')."""
+    assert server_state.get("rooms") is None  # cached as missing here
+    other.set_default("rooms", codec.encode(["general"]))  # the winner, not heard yet
+    assert server_state.setdefault("rooms", ["mine"]) == ["general"]
+
+
+@pytest.mark.parametrize("stored_as", ["a plain value", "appended items"])
+def test_edit_and_append_on_one_list_lose_nothing(state: Hub, stored_as: str) -> None:
+    """r07: append ignored the key's lock, and edit wrote back the list it had read."""
+    if stored_as == "a plain value":
+        server_state.log = ["start"]
+    else:
+        server_state.append("log", "start")
+    inside, appended = threading.Event(), threading.Event()
+
+    def editor() -> None:
+        with server_state.edit("log") as log:
+            inside.set()
+            appended.wait(0.5)  # an unlocked append must not land in here
+            log.append("edited")
+
+    def appender() -> None:
+        inside.wait(5)
+        server_state.append("log", "appended")
+        appended.set()
+
+    threads = [threading.Thread(target=editor), threading.Thread(target=appender)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert sorted(server_state.log) == ["appended", "edited", "start"]
+    assert server_state.log[0] == "start"
+
+
+def test_an_append_waits_for_another_holder_no_longer_than_lock_timeout(
+    state: Hub, server: fakeredis.FakeServer
+) -> None:
+    from streamlit_redis_state import LockTimeout
+
+    other = other_process(server, lock_lease=30)  # outlives our lock_timeout
+    theirs = other.locks.get("held")
+    assert theirs.acquire(1)
+    try:
+        with pytest.raises(LockTimeout, match="append"):
+            server_state.append("held", 1)
+    finally:
+        theirs.release()
+        other.close()
+    assert server_state.append("held", 2) == 1
+
+
+class _LostReply:
+    """Runs the script, then loses its reply once, as a stall past socket_timeout does."""
+
+    def __init__(self, store_run: object) -> None:
+        self.run = store_run
+        self.armed = True
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        result = self.run(*args, **kwargs)  # type: ignore[operator]
+        if self.armed:
+            self.armed = False
+            raise redis.TimeoutError("reply lost")
+        return result
+
+
+@pytest.fixture
+def lossy(state: Hub, monkeypatch: pytest.MonkeyPatch) -> _LostReply:
+    lost = _LostReply(state.store._run)
+    monkeypatch.setattr(state.store, "_run", lost)
+    return lost
+
+
+def test_a_resent_append_is_stored_once(state: Hub, lossy: _LostReply) -> None:
+    """r01: a retry after a lost reply ran the append script twice."""
+    assert server_state.append("chat", "hello") == 1
+    assert server_state.chat == ["hello"]
+
+
+def test_a_resent_pop_returns_what_it_deleted(state: Hub, lossy: _LostReply) -> None:
+    lossy.armed = False
+    server_state.p = "value"
+    lossy.armed = True
+    assert server_state.pop("p") == "value"
+    assert "p" not in server_state
+
+
+def test_a_resent_set_never_overwrites_a_later_write(
+    state: Hub, other: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first attempt applied; someone wrote after it; the retry must not write again."""
+    run = state.store._run
+    calls = {"n": 0}
+
+    def lose_then_race(*args: object, **kwargs: object) -> object:
+        result = run(*args, **kwargs)  # type: ignore[arg-type]
+        calls["n"] += 1
+        if calls["n"] == 1:
+            other.set("x", codec.encode("later"))
+            raise redis.ConnectionError("connection reset")
+        return result
+
+    monkeypatch.setattr(state.store, "_run", lose_then_race)
+    server_state.x = "first"
+    assert codec.decode(other.store.read("x").blob or b"") == "later"
+
+
+def test_a_resent_lock_acquire_and_release_keep_the_lock_straight(
+    state: Hub, lossy: _LostReply
+) -> None:
+    """r01b: acquire waited out its own lease; release raised LockLost after the body."""
+    with server_state_lock["k"]:  # the acquire's reply is lost once
+        lossy.armed = True  # and then the release's
+        server_state.k = 1
+    assert server_state.k == 1
+    with server_state_lock.get("k", timeout=0.5):
+        pass
+
+
+def test_data_lost_then_rewritten_by_the_same_process_is_noticed(
+    state: Hub, other: Hub, server: fakeredis.FakeServer
+) -> None:
+    """r03: the epoch candidate was drawn once per process, so the old epoch came back."""
+    for i in range(3):
+        other.set("k", codec.encode(i))
+    deliver(other)
+    assert codec.decode(other.read("k").blob or b"") == 2  # cached at version 3
+    fakeredis.FakeRedis(server=server).flushall()  # Redis restarts without persistence
+    server_state.k = "after"  # this process writes first: version 1 again
+    deliver(other)
+    assert codec.decode(other.read("k").blob or b"") == "after"
+
+
+def test_flushdb_is_noticed_within_a_ping(
+    state: Hub, st_fake: FakeStreamlit, server: fakeredis.FakeServer, clock: Clock
+) -> None:
+    """r02: FLUSHDB sends no notification; caches served deleted values forever."""
+    server_state.gone = 1
+    deliver(state)
+    st_fake.run_as("s", lambda: server_state.gone)
+    fakeredis.FakeRedis(server=server).flushdb()
+    clock.advance(state.settings.ping_interval)
+    deliver(state)  # the ping goes out
+    deliver(state)  # its answer comes back: the namespace is looked at
+    assert st_fake.rerun_sessions() == ["s"]
+    assert server_state.get("gone") is None
+
+
+def test_a_lost_meta_hash_is_a_new_epoch_not_a_silent_reset(
+    state: Hub, other: Hub, server: fakeredis.FakeServer
+) -> None:
+    """r04b: an evicted version hash made readers ignore later writes."""
+    for i in range(5):
+        other.set("e", codec.encode(i))
+    deliver(state)
+    assert server_state.e == 4  # cached at version 5
+    raw = fakeredis.FakeRedis(server=server)
+    raw.delete(state.store.keyspace.meta)  # evicted: versions, sequence and epoch with it
+    other.set("e", codec.encode("new"))  # version 1 of a new epoch
+    deliver(state)
+    assert server_state.e == "new"
+
+
+def test_a_sequence_that_goes_back_is_a_loss(
+    state: Hub, st_fake: FakeStreamlit, server: fakeredis.FakeServer
+) -> None:
+    """r09: a replica promoted after missing writes serves without them, same epoch."""
+    server_state.f = "acknowledged"
+    deliver(state)
+    st_fake.run_as("s", lambda: server_state.f)
+    raw = fakeredis.FakeRedis(server=server)
+    ks = state.store.keyspace
+    # The promoted replica never got the last change: value, version and sequence back.
+    raw.delete(ks.value("f"))
+    raw.hincrby(ks.meta, "f", -1)
+    raw.hincrby(ks.meta, "\x00seq", -1)
+    state.listener.kick()
+    reconnect(state)
+    assert st_fake.rerun_sessions() == ["s"]
+    assert server_state.get("f") is None
+
+
+def test_unlocked_writes_from_other_threads_are_not_fenced_by_a_holder(state: Hub) -> None:
+    """r11: a thread's write failed with LockLost while another thread held the key's lock."""
+    held, done = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with server_state_lock["shared"]:
+            held.set()
+            done.wait(5)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    held.wait(5)
+    try:
+        server_state.shared = "from another thread"  # not the holder: not fenced
+    finally:
+        done.set()
+        t.join(5)
+    assert server_state.shared == "from another thread"
+
+
+def test_setdefault_under_a_lost_lock_is_fenced(state: Hub, server: fakeredis.FakeServer) -> None:
+    """r12: every write under a lock is fenced, setdefault included."""
+    with pytest.raises(LockLost):
+        with server_state_lock["sd"]:
+            fakeredis.FakeRedis(server=server).set(state.store.keyspace.lock("sd"), "thief")
+            server_state.setdefault("sd", 1)
+    assert "sd" not in server_state
+
+
+def test_a_closed_tab_is_never_rerun_or_subscribed_again(
+    state: Hub, st_fake: FakeStreamlit
+) -> None:
+    """Presence ghosts: leaving reran the closing session, whose rerun joined again."""
+    from streamlit_redis_state import presence
+
+    st_fake.run_as("closing", lambda: presence("room", name="ghost"))
+    st_fake.run_as("staying", lambda: presence("room", name="alice"))
+    deliver(state)
+    st_fake.clear()
+    st_fake.disconnect("closing")
+    deliver(state)
+    assert st_fake.rerun_sessions() == ["staying"]
+    # A run of the closed tab that was already on its way joins nothing.
+    st_fake.alive.add("closing")
+    assert st_fake.run_as("closing", lambda: presence("room", name="ghost")) == ["alice"]
+    state.members.beat()
+    assert st_fake.run_as("staying", lambda: presence("room")) == ["alice"]
+    assert "closing" not in state.subscribers("\x00presence:room")
+
+
+def test_a_cache_clear_while_connected_keeps_the_session_subscribed(
+    server: fakeredis.FakeServer,
+) -> None:
+    """st.cache_resource.clear() released the disconnect hook of connected sessions too."""
+    st_fake = FakeStreamlit()
+    h = make_hub(server, st_fake)
+    try:
+        # What the bridge decides: a release whose session is still active is a clear.
+        st_fake.run_as("s", lambda: h.read("k"))
+        h.sweep()  # still active: kept
+        assert "s" in h.subscribers("k")
+        st_fake.alive.discard("s")
+        h.sweep()  # gone from the runtime: dropped
+        assert "s" not in h.subscribers("k")
+    finally:
+        h.close()
