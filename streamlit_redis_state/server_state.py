@@ -1,8 +1,9 @@
 """``server_state``: the shared mapping, with ``st.session_state``'s manners.
 
 Every read from a script run subscribes the session. Its manners are copied
-from ``st.session_state``: a missing key raises ``KeyError`` for item access
-and ``AttributeError`` for attribute access, so ``hasattr`` works.
+from ``st.session_state`` and the anchor: a missing key raises
+:class:`MissingKey`, both a ``KeyError`` and an ``AttributeError``, so
+``except KeyError`` around ``server_state.x`` and ``hasattr`` both work.
 
 Reads return a fresh copy decoded from the stored bytes: mutating it changes
 nothing shared. ``server_state["l"].append(x)`` is a no-op for everyone else;
@@ -17,7 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from .base import codec
-from .base.errors import InvalidKey, ServerStateError
+from .base.errors import InvalidKey, MissingKey, ServerStateError
 from .base.keys import check_key, missing_message
 from .edges.notification import Outcome
 from .engine.process import get_hub
@@ -37,7 +38,7 @@ class ServerState(MutableMapping[str, Any]):
         key = check_key(key)
         snap = get_hub().read(key)
         if snap.blob is None:
-            raise KeyError(missing_message(key))
+            raise MissingKey(missing_message(key))
         return codec.decode(snap.blob, key=key)
 
     def __setitem__(self, key: str, value: Any) -> None:
@@ -47,7 +48,7 @@ class ServerState(MutableMapping[str, Any]):
     def __delitem__(self, key: str) -> None:
         key = check_key(key)
         if not get_hub().delete(key).changed:
-            raise KeyError(missing_message(key))
+            raise MissingKey(missing_message(key))
 
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
@@ -69,10 +70,7 @@ class ServerState(MutableMapping[str, Any]):
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)  # copy, pickle and friends probe these
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(missing_message(name)) from None
+        return self[name]  # a missing key raises MissingKey: a KeyError and an AttributeError
 
     def __setattr__(self, name: str, value: Any) -> None:
         if hasattr(type(self), name):
@@ -84,10 +82,7 @@ class ServerState(MutableMapping[str, Any]):
     def __delattr__(self, name: str) -> None:
         if hasattr(type(self), name):
             raise AttributeError(f"{name!r} is a method of server_state and cannot be deleted")
-        try:
-            del self[name]
-        except KeyError:
-            raise AttributeError(missing_message(name)) from None
+        del self[name]
 
     # -- mapping methods with atomic or batched implementations -------------
 
@@ -119,7 +114,7 @@ class ServerState(MutableMapping[str, Any]):
         if result.changed and result.old is not None:
             return codec.decode(result.old, key=key)
         if default is _MISSING:
-            raise KeyError(missing_message(key))
+            raise MissingKey(missing_message(key))
         return default
 
     def update(self, other: Any = (), /, **kwargs: Any) -> None:
@@ -183,7 +178,7 @@ class ServerState(MutableMapping[str, Any]):
             if snap.blob is not None:
                 value = codec.decode(snap.blob, key=key)
             elif default is _MISSING:
-                raise KeyError(missing_message(key))
+                raise MissingKey(missing_message(key))
             else:
                 # A fresh copy, so a mutable default passed in is never shared.
                 value = codec.decode(self._encode(key, default), key=key)

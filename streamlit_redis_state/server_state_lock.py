@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from types import TracebackType
 
-from .base.errors import LockLost, LockTimeout
+from .base.errors import InvalidKey, LockLost, LockTimeout
 from .base.keys import check_key
 from .engine.locks import KeyLock
 from .engine.process import get_hub
@@ -79,25 +79,42 @@ class StateLock:
 
 
 class ServerStateLock(Mapping[str, StateLock]):
-    """``server_state_lock``: ``server_state_lock[key]`` is the lock of that key.
+    """``server_state_lock``: ``server_state_lock[key]`` (or ``.key``) is the lock of that key.
 
-    ``server_state_lock.get(key, timeout=5)`` gives a lock that waits 5 s.
+    ``server_state_lock.get(key, timeout=5)`` gives a lock that waits 5 s. As
+    in the anchor, the mapping holds the keys that are known: ``in``, ``len``
+    and iteration see every key that holds a value or whose lock is held,
+    and every key this process has read, written or locked.
     """
 
     def __getitem__(self, key: str) -> StateLock:
         return StateLock(key)
 
+    def __getattr__(self, name: str) -> StateLock:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)  # copy, pickle and friends probe these
+        return StateLock(name)
+
     def get(self, key: str, default: object = None, *, timeout: float | None = None) -> StateLock:  # type: ignore[override]
         return StateLock(key, timeout=timeout)
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str)
+        try:
+            key = check_key(key)
+        except (TypeError, InvalidKey):
+            return False
+        hub = get_hub()
+        return key in hub.known_keys() or hub.store.exists(key)
+
+    def _keys(self) -> list[str]:
+        hub = get_hub()
+        return sorted(set(hub.store.keys()) | hub.known_keys())
 
     def __iter__(self) -> Iterator[str]:
-        return iter(get_hub().store.keys())
+        return iter(self._keys())
 
     def __len__(self) -> int:
-        return get_hub().store.count()
+        return len(self._keys())
 
     def __repr__(self) -> str:
         return "server_state_lock"

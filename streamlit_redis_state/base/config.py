@@ -48,6 +48,8 @@ class Settings:
     ping_deadline: float = 3.0
     #: A presence member whose replica stops renewing it is gone after this long.
     presence_ttl: float = 15.0
+    #: Bytes of values the process cache keeps, least recently used out first.
+    cache_bytes: int = 64 * 1024 * 1024
     source: str = field(default="default", compare=False)
 
     def validate(self) -> Settings:
@@ -75,11 +77,16 @@ class Settings:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value <= 0:
                 raise ConfigurationError(f"{name} must be a positive number, got {value!r}")
-        if not isinstance(self.max_value_bytes, int) or self.max_value_bytes < 64:
-            raise ConfigurationError(
-                f"max_value_bytes must be an int >= 64, got {self.max_value_bytes!r}"
-            )
+        for name in ("max_value_bytes", "cache_bytes"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 64:
+                raise ConfigurationError(f"{name} must be an int >= 64, got {value!r}")
         return self
+
+    @property
+    def call_bound(self) -> float:
+        """The longest one Redis call may take: two attempts, each connecting and waiting."""
+        return 2 * (self.socket_timeout + self.connect_timeout) + 0.1
 
     @property
     def embedded(self) -> bool:
@@ -118,7 +125,9 @@ def _coerce(name: str, raw: object, where: str) -> object:
     if name in ("url", "namespace"):
         return str(raw)
     try:
-        return int(str(raw)) if name == "max_value_bytes" else float(str(raw))
+        if name in ("max_value_bytes", "cache_bytes"):
+            return int(str(raw))
+        return float(str(raw))
     except ValueError:
         raise ConfigurationError(f"{where}: {name} must be a number, got {raw!r}") from None
 

@@ -38,6 +38,19 @@ class InvalidKey(ServerStateError, ValueError):
     """A key is empty, too long or reserved."""
 
 
+class MissingKey(ServerStateError, KeyError, AttributeError):
+    """``server_state`` has no such key.
+
+    Both a ``KeyError`` and an ``AttributeError``: code written for the anchor
+    catches ``KeyError`` around ``server_state.x``, and ``hasattr`` and
+    ``getattr(server_state, "x", default)`` need an ``AttributeError``.
+    """
+
+    def __str__(self) -> str:
+        # KeyError would quote the message; this one is a sentence.
+        return str(self.args[0]) if self.args else ""
+
+
 class CorruptValue(ServerStateError, ValueError):
     """The bytes stored under a key were not written by this library or are damaged."""
 

@@ -251,6 +251,12 @@ class RedisStore:
         out = self._attempts(call)
         return {k: self._snapshot(raw) for k, raw in zip(keys, out, strict=True)}
 
+    def exists(self, key: str) -> bool:
+        """Whether ``key`` holds a value or a list, or its lock is held."""
+        ks = self.keyspace
+        names = [ks.value(key), ks.list(key), ks.lock(key)]
+        return bool(self._attempts(lambda _: self.client.exists(*names)))
+
     def keys(self) -> list[str]:
         members = self._attempts(lambda _: self.client.smembers(self.keyspace.keys))
         return sorted(_text(m) for m in members)

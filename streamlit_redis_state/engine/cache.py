@@ -2,7 +2,10 @@
 
 The cache is trusted only while the listener is subscribed and caught up
 (a notification invalidates an entry; a disconnect drops them all), and
-concurrent misses for one key share a single fetch.
+concurrent misses for one key share a single fetch, whose outcome (a value
+or an error) they all get: during an outage N readers of one key wait one
+timeout, not N. It is bounded by bytes (``cache_bytes``), least recently
+used first out.
 
 It also remembers the latest version seen of every key (``latest``): after a
 reconnect or a gap in the sequence the listener cannot know what it missed,
@@ -14,30 +17,53 @@ versions cannot: Redis lost its data and counts from zero again.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections import OrderedDict
+from collections.abc import Callable
 
+from ..base.errors import StateUnavailable
 from ..edges.notification import Notification
 from ..edges.store import Snapshot
 from .stats import Stats
+
+#: Keys whose latest version is remembered without being cached or fetched:
+#: enough for every key a process shows; the oldest are forgotten first.
+MAX_REMEMBERED = 100_000
+
+
+class _Flight:
+    """One fetch of one key that concurrent readers share."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.result: Snapshot | None = None
+        self.error: BaseException | None = None
+
+
+def _size(snap: Snapshot) -> int:
+    """What an entry costs the process, roughly: its bytes twice for a list (blob and bodies)."""
+    return 200 + len(snap.blob or b"") + len(snap.bodies or b"")
 
 
 class ProcessCache:
     """See the module docstring. ``generation()`` is the listener's, or ``None`` when unsynced."""
 
-    def __init__(self, generation: Callable[[], int | None], stats: Stats) -> None:
+    def __init__(
+        self, generation: Callable[[], int | None], stats: Stats, max_bytes: int = 64 << 20
+    ) -> None:
         self.generation = generation
+        self.max_bytes = max_bytes
         self._stats = stats
         self._lock = threading.Lock()
-        self._entries: dict[str, Snapshot] = {}
+        self._entries: OrderedDict[str, Snapshot] = OrderedDict()
+        self._bytes = 0
         # Lists that only grew since they were cached: the next read fetches
         # just the new items and extends them.
         self._bases: dict[str, Snapshot] = {}
-        self._latest: dict[str, int] = {}
+        self._latest: OrderedDict[str, int] = OrderedDict()
         #: The epoch the cached data belongs to: ``None`` before the first
         #: sync, ``""`` while Redis holds no data.
         self.epoch: str | None = None
-        self._flights: dict[str, threading.Lock] = {}
+        self._flights: dict[str, _Flight] = {}
 
     # -- reads ----------------------------------------------------------------
 
@@ -47,8 +73,19 @@ class ProcessCache:
         with self._lock:
             snap = self._entries.get(key)
             if snap is not None:
+                self._entries.move_to_end(key)
                 self._stats.cache_hits += 1
             return snap
+
+    @property
+    def size(self) -> int:
+        """Bytes held by cached entries (as counted for ``max_bytes``)."""
+        with self._lock:
+            return self._bytes
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
 
     def list_copy(self, key: str) -> Snapshot | None:
         """The cached list (or the grown list kept to extend), to extend after our own append."""
@@ -60,15 +97,40 @@ class ProcessCache:
         with self._lock:
             return self._bases.pop(key, None)
 
-    @contextmanager
-    def flight(self, key: str) -> Iterator[None]:
-        """Single-flight: concurrent misses of one key wait for one fetch."""
+    def fetch_once(self, key: str, fetch: Callable[[], Snapshot], wait: float) -> Snapshot:
+        """``fetch()``, or the outcome of the same fetch already under way.
+
+        A follower waits at most ``wait`` seconds (the bound on one fetch).
+        A shared result older than a version heard of meanwhile is not good
+        enough for a follower that came later: it fetches again.
+        """
         with self._lock:
             flight = self._flights.get(key)
+            leader = flight is None
             if flight is None:
-                flight = self._flights[key] = threading.Lock()
-        with flight:
-            yield
+                flight = self._flights[key] = _Flight()
+        if leader:
+            try:
+                flight.result = fetch()
+                return flight.result
+            except BaseException as exc:
+                flight.error = exc
+                raise
+            finally:
+                with self._lock:
+                    self._flights.pop(key, None)
+                flight.done.set()
+        if not flight.done.wait(wait):
+            raise StateUnavailable(f"a read of {key!r} under way took longer than {wait:g}s")
+        if flight.error is not None:
+            if isinstance(flight.error, StateUnavailable):
+                raise StateUnavailable(str(flight.error)) from flight.error
+            raise flight.error
+        result = flight.result
+        assert result is not None
+        with self._lock:
+            fresh = result.version >= self._latest.get(key, 0)
+        return result if fresh else self.fetch_once(key, fetch, wait)
 
     # -- writes -----------------------------------------------------------------
 
@@ -78,7 +140,7 @@ class ProcessCache:
         with self._lock:
             latest = self._latest.get(key)
             if latest is None or snap.version > latest:
-                self._latest[key] = snap.version
+                self._remember(key, snap.version)
             if self.epoch == "" and snap.epoch and current is not None:
                 # The data was empty at the last sync and a first write has
                 # since created it; its notification may still be in flight.
@@ -90,7 +152,36 @@ class ProcessCache:
                 or snap.version < self._latest.get(key, 0)
             ):
                 return
-            self._entries[key] = snap
+            self._store(key, snap)
+
+    def _store(self, key: str, snap: Snapshot) -> None:
+        """Under the lock: cache ``snap``, and make room, least recently used out."""
+        self._drop(key)
+        size = _size(snap)
+        if size > self.max_bytes:
+            return
+        self._entries[key] = snap
+        self._bytes += size
+        while self._bytes > self.max_bytes:
+            _, evicted = self._entries.popitem(last=False)
+            self._bytes -= _size(evicted)
+
+    def _drop(self, key: str) -> None:
+        """Under the lock: forget ``key``'s entry, if any."""
+        snap = self._entries.pop(key, None)
+        if snap is not None:
+            self._bytes -= _size(snap)
+
+    def _remember(self, key: str, version: int) -> None:
+        """Under the lock: ``version`` is the latest of ``key``; forget the oldest memories."""
+        self._latest[key] = version
+        self._latest.move_to_end(key)
+        while len(self._latest) > MAX_REMEMBERED:
+            old = next(iter(self._latest))
+            if old in self._entries or old in self._flights:
+                self._latest.move_to_end(old)  # still needed; a rare case
+                break
+            del self._latest[old]
 
     def note_version(self, key: str, version: int) -> None:
         """This process changed ``key`` to ``version`` and has no snapshot of it.
@@ -102,10 +193,10 @@ class ProcessCache:
         if not version:
             return
         with self._lock:
-            self._entries.pop(key, None)
+            self._drop(key)
             self._bases.pop(key, None)
             if version > self._latest.get(key, 0):
-                self._latest[key] = version
+                self._remember(key, version)
 
     # -- what the listener learns -------------------------------------------------
 
@@ -123,10 +214,10 @@ class ProcessCache:
             if self.epoch in (None, ""):
                 self.epoch = n.epoch
             if n.version > self._latest.get(n.key, 0):
-                self._latest[n.key] = n.version
+                self._remember(n.key, n.version)
             cached = self._entries.get(n.key)
             if cached is not None and cached.version < n.version:
-                del self._entries[n.key]
+                self._drop(n.key)
                 if (
                     n.appended is not None
                     and cached.bodies is not None
@@ -144,16 +235,16 @@ class ProcessCache:
         and the keys whose version differs from the latest known.
         """
         with self._lock:
-            self._entries.clear()
-            self._bases.clear()
+            self._clear()
             if self._epoch_lost(epoch):
                 previous = self._reset(epoch)
-                self._latest.update(versions)
+                for key, version in versions.items():
+                    self._remember(key, version)
                 return previous, []
             self.epoch = epoch
             changed = [k for k, v in versions.items() if v != self._latest.get(k, 0)]
             for key in changed:
-                self._latest[key] = versions[key]
+                self._remember(key, versions[key])
             return None, changed
 
     def reset(self, epoch: str) -> str | None:
@@ -168,8 +259,12 @@ class ProcessCache:
     def clear(self) -> None:
         """Drop every entry (the listener lost its connection); versions stay known."""
         with self._lock:
-            self._entries.clear()
-            self._bases.clear()
+            self._clear()
+
+    def _clear(self) -> None:
+        self._entries.clear()
+        self._bases.clear()
+        self._bytes = 0
 
     def _epoch_lost(self, epoch: str) -> bool:
         """A different epoch than a known, non-empty one means Redis lost its data."""
@@ -177,7 +272,6 @@ class ProcessCache:
 
     def _reset(self, epoch: str) -> str | None:
         previous, self.epoch = self.epoch, epoch
-        self._entries.clear()
-        self._bases.clear()
+        self._clear()
         self._latest.clear()
         return previous

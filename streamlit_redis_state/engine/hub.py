@@ -70,7 +70,7 @@ class Hub:
         self.stats = Stats()
         self.subscriptions = Subscriptions()
         self.listener = Listener(self.store.subscribe, self, settings, clock)
-        self.cache = ProcessCache(self._generation, self.stats)
+        self.cache = ProcessCache(self._generation, self.stats, settings.cache_bytes)
         self.locks = LockManager(
             self.store, settings, self.bridge, lambda: self.listener.synced, clock
         )
@@ -145,6 +145,12 @@ class Hub:
     def subscribers(self, key: str) -> dict[str, set[str] | None]:
         return self.subscriptions.older_than(key, 2**63).as_dict()
 
+    def known_keys(self) -> set[str]:
+        """State keys this process has read, written or locked (presence groups aside)."""
+        keys = set(self.subscriptions.keys()) | set(self.cache.known_keys())
+        keys.update(self.locks.keys())
+        return {k for k in keys if presence_group(k) is None}
+
     def session_count(self) -> int:
         return self.subscriptions.session_count()
 
@@ -197,11 +203,12 @@ class Hub:
         hit = self.cache.get(key)
         if hit is not None:
             return hit
-        with self.cache.flight(key):
+
+        def once() -> Snapshot:
             hit = self.cache.get(key)
-            if hit is not None:
-                return hit
-            return self._fetch(key, fetch)
+            return hit if hit is not None else self._fetch(key, fetch)
+
+        return self.cache.fetch_once(key, once, self.settings.call_bound)
 
     def _fetch(self, key: str, fetch: Callable[[], Snapshot] | None = None) -> Snapshot:
         generation = self._generation()

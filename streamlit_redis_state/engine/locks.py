@@ -279,6 +279,11 @@ class LockManager:
                 lock = self._locks[key] = KeyLock(self, key)
             return lock
 
+    def keys(self) -> list[str]:
+        """Keys whose lock this process has used."""
+        with self._lock:
+            return list(self._locks)
+
     def _held_here(self, key: str) -> KeyLock | None:
         """``key``'s lock if the calling thread holds it (a dict read: no lock on every call)."""
         lock = self._locks.get(key)

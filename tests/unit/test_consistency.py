@@ -267,3 +267,54 @@ def test_a_cache_clear_while_connected_keeps_the_session_subscribed(
         assert "s" not in h.subscribers("k")
     finally:
         h.close()
+
+
+def test_readers_of_one_key_share_one_outage(state: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    """r18: readers queued behind one single-flight lock; the Nth waited N timeouts."""
+    from streamlit_redis_state import StateUnavailable
+
+    started, release = threading.Event(), threading.Event()
+    calls = {"n": 0}
+
+    def stalled_read(key: str) -> object:
+        calls["n"] += 1
+        started.set()
+        release.wait(5)
+        raise StateUnavailable("Redis at ... is unreachable")
+
+    monkeypatch.setattr(state.store, "read", stalled_read)
+    errors: list[BaseException] = []
+
+    def reader() -> None:
+        try:
+            server_state.get("cold")
+        except StateUnavailable as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(8)]
+    threads[0].start()
+    started.wait(5)
+    for t in threads[1:]:
+        t.start()
+    from support.processes import wait_until
+
+    wait_until(lambda: state.cache._flights.get("cold") is not None, 5, "the flight")
+    release.set()  # the one fetch fails: every waiting reader gets the error now
+    for t in threads:
+        t.join(5)
+    assert len(errors) == 8
+    assert calls["n"] <= 2  # one fetch (a reader that came after may start one more)
+
+
+def test_the_cache_is_bounded_by_bytes(server: fakeredis.FakeServer) -> None:
+    """r14: the process cache kept every value ever read."""
+    h = make_hub(server, FakeStreamlit(), cache_bytes=64 * 1024)
+    try:
+        for i in range(200):
+            h.set(f"k{i}", codec.encode("x" * 1000))
+            h.read(f"k{i}")
+        assert h.cache.size <= 64 * 1024
+        assert 40 <= len(h.cache) <= 64
+        assert codec.decode(h.read("k0").blob or b"") == "x" * 1000  # evicted: read again
+    finally:
+        h.close()
