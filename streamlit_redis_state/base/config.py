@@ -50,6 +50,11 @@ class Settings:
     presence_ttl: float = 15.0
     #: Bytes of values the process cache keeps, least recently used out first.
     cache_bytes: int = 64 * 1024 * 1024
+    #: After each change, wait until this many replicas of the Redis primary
+    #: have it (Redis's WAIT), so a failover cannot lose it; 0: don't wait.
+    wait_replicas: int = 0
+    #: How long a change waits for those replicas before raising NotReplicated.
+    wait_timeout: float = 1.0
     source: str = field(default="default", compare=False)
 
     def validate(self) -> Settings:
@@ -73,6 +78,7 @@ class Settings:
             "ping_interval",
             "ping_deadline",
             "presence_ttl",
+            "wait_timeout",
         ):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value <= 0:
@@ -81,6 +87,9 @@ class Settings:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 64:
                 raise ConfigurationError(f"{name} must be an int >= 64, got {value!r}")
+        replicas = self.wait_replicas
+        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+            raise ConfigurationError(f"wait_replicas must be an int >= 0, got {replicas!r}")
         return self
 
     @property
@@ -122,12 +131,11 @@ def _option_names() -> list[str]:
 
 def _coerce(name: str, raw: object, where: str) -> object:
     """Convert a text setting (environment, secrets) to the field's type."""
-    if name in ("url", "namespace"):
+    kind = Settings.__dataclass_fields__[name].type
+    if kind != "int" and kind != "float":
         return str(raw)
     try:
-        if name in ("max_value_bytes", "cache_bytes"):
-            return int(str(raw))
-        return float(str(raw))
+        return int(str(raw)) if kind == "int" else float(str(raw))
     except ValueError:
         raise ConfigurationError(f"{where}: {name} must be a number, got {raw!r}") from None
 

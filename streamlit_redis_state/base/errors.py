@@ -22,6 +22,14 @@ class StateUnavailable(ServerStateError, ConnectionError):
     """
 
 
+class NotReplicated(StateUnavailable, TimeoutError):
+    """A change was applied by the Redis primary but not confirmed by ``wait_replicas``.
+
+    Raised only with ``configure(wait_replicas=N)``: the change is stored and
+    seen by everyone, but a failover before the replicas catch up may lose it.
+    """
+
+
 class UnsupportedValue(ServerStateError, TypeError):
     """A value (or something inside it) cannot be stored.
 

@@ -49,6 +49,8 @@ class WriteResult:
     #: The list's length after an append or a convert; for a LOCKED append,
     #: the remaining lease of the lock in ms.
     length: int = 0
+    #: With ``wait_replicas``: how many replicas confirmed the change.
+    replicas: int | None = None
 
     @property
     def changed(self) -> bool:
@@ -213,9 +215,11 @@ class RedisStore:
 
     # -- values -----------------------------------------------------------
 
-    def _read_keys(self, key: str) -> list[str]:
+    def _read_call(self, key: str, start: int, client: Any = None) -> Any:
         ks = self.keyspace
-        return [ks.value(key), ks.list(key), ks.meta, ks.list_bases]
+        head_keys, head_args = self._head(key, ANONYMOUS)
+        keys = [*head_keys, ks.value(key), ks.list(key), ks.list_bases, ks.keys]
+        return self._run("read", keys, [*head_args, 0, start], client=client)
 
     @staticmethod
     def _snapshot(raw: Any) -> Snapshot:
@@ -226,13 +230,13 @@ class RedisStore:
         return Snapshot(blob or None, int(version), _text(epoch))
 
     def read(self, key: str) -> Snapshot:
-        raw = self._attempts(lambda _: self._run("read", self._read_keys(key), [key, 0]))
+        raw = self._attempts(lambda _: self._read_call(key, 0))
         return self._snapshot(raw)
 
     def read_tail(self, key: str, start: int) -> Tail:
         """Items of a list key from index ``start`` on."""
         blob, items, version, epoch, base, length = self._attempts(
-            lambda _: self._run("read", self._read_keys(key), [key, start])
+            lambda _: self._read_call(key, start)
         )
         if blob:  # the key holds a plain value now: no tail to speak of
             return Tail([], int(version), _text(epoch), -1, 0)
@@ -245,7 +249,7 @@ class RedisStore:
         def call(_: bool) -> Any:
             pipe = self.client.pipeline(transaction=True)
             for key in keys:
-                self._run("read", self._read_keys(key), [key, 0], client=pipe)
+                self._read_call(key, 0, client=pipe)
             return pipe.execute()
 
         out = self._attempts(call)
@@ -287,14 +291,33 @@ class RedisStore:
         ]
         return keys, args
 
-    def _script(self, name: str, keys: list[str], head: list[Any], tail: list[Any]) -> Any:
-        return self._attempts(lambda retry: self._run(name, keys, [*head, int(retry), *tail]))
+    def _script(
+        self, name: str, keys: list[str], head: list[Any], tail: list[Any]
+    ) -> tuple[Any, int | None]:
+        """Run a change script; with ``wait_replicas``, then Redis's WAIT on the same connection.
+
+        Returns the script's result and how many replicas confirmed (``None``
+        when not waiting).
+        """
+        wanted = self.settings.wait_replicas
+
+        def call(retry: bool) -> tuple[Any, int | None]:
+            args = [*head, int(retry), *tail]
+            if not wanted:
+                return self._run(name, keys, args), None
+            pipe = self.client.pipeline(transaction=False)
+            self._run(name, keys, args, client=pipe)
+            pipe.wait(wanted, int(self.settings.wait_timeout * 1000))
+            result, acked = pipe.execute()
+            return result, int(acked)
+
+        return self._attempts(call)
 
     def _change(self, name: str, key: str, writer: Writer, args: list[Any]) -> WriteResult:
         ks = self.keyspace
         head_keys, head_args = self._head(key, writer)
         keys = [*head_keys, ks.value(key), ks.keys, ks.lock(key), ks.list(key), ks.list_bases]
-        result = self._script(name, keys, head_args, [writer.token, *args])
+        result, replicas = self._script(name, keys, head_args, [writer.token, *args])
         outcome = Outcome(int(result[0]))
         if outcome is Outcome.FENCED:
             raise LockLost(
@@ -302,8 +325,9 @@ class RedisStore:
             )
         version, epoch, extra = int(result[1]), _text(result[2]), result[3]
         if name in ("append", "convert"):
-            return WriteResult(outcome, version, epoch, length=int(extra or 0))
-        return WriteResult(outcome, version, epoch, old=bytes(extra) if extra else None)
+            return WriteResult(outcome, version, epoch, length=int(extra or 0), replicas=replicas)
+        old = bytes(extra) if extra else None
+        return WriteResult(outcome, version, epoch, old=old, replicas=replicas)
 
     def set(self, key: str, blob: bytes, writer: Writer = ANONYMOUS) -> WriteResult:
         """Store ``blob``; the same bytes as stored change nothing and notify nobody."""
@@ -335,8 +359,9 @@ class RedisStore:
     def touch(self, key: str, writer: Writer = ANONYMOUS) -> WriteResult:
         """Bump the version and notify, value unchanged (``force_rerun_bound_sessions``)."""
         keys, args = self._head(key, writer)
-        result = self._script("touch", keys, args, [])
-        return WriteResult(Outcome(int(result[0])), int(result[1]), _text(result[2]))
+        result, replicas = self._script("touch", keys, args, [])
+        outcome = Outcome(int(result[0]))
+        return WriteResult(outcome, int(result[1]), _text(result[2]), replicas=replicas)
 
     def sync_state(self, keys: list[str]) -> tuple[int, str, dict[str, int]]:
         """Sequence, epoch and versions of ``keys``, read in one step."""
@@ -348,6 +373,28 @@ class RedisStore:
             {k: int(v or 0) for k, v in zip(keys, out[2:], strict=True)},
         )
 
+    def replication_id(self) -> str | None:
+        """The server's replication id, which a failover changes; ``None`` if not allowed.
+
+        Under an ACL without INFO (``-@dangerous``) the sequence check alone
+        detects a failover that lost changes (see docs/internals.md).
+        """
+        try:
+            info = self._attempts(lambda _: self.client.info("replication"))
+        except ServerStateError:
+            return None
+        value = info.get("master_replid") if isinstance(info, dict) else None
+        return str(value) if value else None
+
+    def eviction_policy(self) -> str | None:
+        """Redis's ``maxmemory-policy``, or ``None`` if CONFIG GET is not allowed."""
+        try:
+            got = self._attempts(lambda _: self.client.config_get("maxmemory-policy"))
+        except ServerStateError:
+            return None
+        value = got.get("maxmemory-policy") if isinstance(got, dict) else None
+        return _text(value) if value else None
+
     # -- presence ---------------------------------------------------------
 
     def _presence_update(
@@ -356,7 +403,12 @@ class RedisStore:
         ks = self.keyspace
         head_keys, head_args = self._head(presence_field(group), Writer(origin))
         keys = [*head_keys, ks.presence_members(group), ks.presence_names(group)]
-        return int(self._script("presence_update", keys, head_args, [ttl_ms, op, *args]))
+        tail = [ttl_ms, op, *args]
+        return int(
+            self._attempts(
+                lambda r: self._run("presence_update", keys, [*head_args, int(r), *tail])
+            )
+        )
 
     def presence_join(
         self, group: str, member: str, name: str, ttl_ms: int, origin: str = ""

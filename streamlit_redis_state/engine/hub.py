@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable
 
 from ..base.config import Settings
-from ..base.errors import LockTimeout, ServerStateError
+from ..base.errors import LockTimeout, NotReplicated, ServerStateError
 from ..base.keys import presence_group
 from ..edges.bridge import Bridge, ScriptPlace, StreamlitBridge
 from ..edges.listener import Listener
@@ -84,6 +84,8 @@ class Hub:
         )
         self._clock = clock
         self._chain_warned: dict[str, float] = {}
+        self._server_id: str | None = None
+        self._first_sync = True
         self.store.on_unavailable = self._note_failure
         self.bridge.set_release_callback(self.drop_session)
 
@@ -375,9 +377,35 @@ class Hub:
         *,
         force: bool = False,
     ) -> WriteResult:
-        """After a change: the cache learns it, and the writer's own page reruns if stale."""
+        """After a change: the cache learns it, and the writer's own page reruns if stale.
+
+        With ``wait_replicas``, a change the replicas did not confirm in time
+        raises :class:`NotReplicated` once all of that is done: it is stored.
+        """
         if not result.changed:
             return result
+        try:
+            self._learn(key, result, writer, place, generation, snap, force)
+        finally:
+            wanted = self.settings.wait_replicas
+            if wanted and (result.replicas or 0) < wanted:
+                raise NotReplicated(
+                    f"the change to {key!r} is stored, but only {result.replicas} of "
+                    f"{wanted} replicas confirmed it within {self.settings.wait_timeout:g}s; "
+                    "a failover now could lose it"
+                )
+        return result
+
+    def _learn(
+        self,
+        key: str,
+        result: WriteResult,
+        writer: Writer,
+        place: ScriptPlace | None,
+        generation: int | None,
+        snap: Snapshot | None,
+        force: bool,
+    ) -> None:
         if snap is not None:
             self.cache.put(key, snap, generation)
         else:
@@ -385,7 +413,6 @@ class Hub:
         if place is not None and not writer.quiet:
             stale = self.subscriptions.stale_for_writer(key, result.version, place, force)
             self._rerun(stale, writer.depth)
-        return result
 
     def changed_here(self, key: str, version: int) -> None:
         """This process changed ``key`` (to ``version``) and has no snapshot of the result."""
@@ -443,6 +470,7 @@ class Hub:
         seq, epoch, versions = self.store.sync_state(keys)
         self.stats.resyncs += 1
         last = self.listener.last_seq
+        identity = self._check_server()
         if last is not None and seq < last:
             logger.warning(
                 "Redis's sequence went back (%d -> %d): changes it acknowledged are lost",
@@ -450,6 +478,13 @@ class Hub:
                 seq,
             )
             previous: str | None = self.cache.reset(epoch) or "?"
+        elif identity is not None:
+            logger.warning(
+                "Redis's replication id changed (%s): a failover may have lost changes; "
+                "rerunning every session on what Redis holds now",
+                identity,
+            )
+            previous = self.cache.reset(epoch) or "?"
         else:
             previous, _changed = self.cache.resync(epoch, versions)
         if previous is not None:
@@ -459,6 +494,26 @@ class Hub:
             stale.update(self.subscriptions.take_failed())
             self._rerun(stale, 0)
         return seq
+
+    def _check_server(self) -> str | None:
+        """On each resync: a change of the server's replication id ('old -> new'), else None.
+
+        The first time, also warn when Redis may evict the namespace's keys.
+        """
+        identity = self.store.replication_id()
+        known, self._server_id = self._server_id, identity or self._server_id
+        if self._first_sync:
+            self._first_sync = False
+            policy = self.store.eviction_policy()
+            if policy is not None and policy.startswith("allkeys-"):
+                logger.warning(
+                    "Redis's maxmemory-policy is %s: it may evict this namespace's keys. "
+                    "Evicted keys read as deleted; use noeviction or volatile-* for shared state",
+                    policy,
+                )
+        if known is not None and identity is not None and identity != known:
+            return f"{known} -> {identity}"
+        return None
 
     def _lost(self, previous: str, epoch: str) -> None:
         """Redis lost its data: everything cached was forgotten; rerun every subscriber."""

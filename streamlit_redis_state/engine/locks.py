@@ -184,6 +184,9 @@ class KeyLock:
             released = True
         finally:
             self._local.release()
+            # This process's own waiters (an append waiting out the lock) need
+            # not wait for the release notification's round trip.
+            self._manager.on_unlock(self.key)
         if lost or not released:
             raise LockLost(
                 f"server_state_lock[{self.key!r}] was lost while held (its lease expired "

@@ -54,20 +54,22 @@ def test_edit_and_append_on_one_list_lose_nothing(state: Hub, stored_as: str) ->
 
 
 def test_an_append_waits_for_another_holder_no_longer_than_lock_timeout(
-    state: Hub, server: fakeredis.FakeServer
+    server: fakeredis.FakeServer,
 ) -> None:
     from streamlit_redis_state import LockTimeout
 
     other = other_process(server, lock_lease=30)  # outlives our lock_timeout
+    mine = other_process(server, lock_timeout=0.3)
     theirs = other.locks.get("held")
     assert theirs.acquire(1)
     try:
         with pytest.raises(LockTimeout, match="append"):
-            server_state.append("held", 1)
+            mine.append("held", [codec.encode(1)], 0)
     finally:
         theirs.release()
         other.close()
-    assert server_state.append("held", 2) == 1
+    assert mine.append("held", [codec.encode(2)], 0).length == 1
+    mine.close()
 
 
 class _LostReply:
@@ -308,13 +310,44 @@ def test_readers_of_one_key_share_one_outage(state: Hub, monkeypatch: pytest.Mon
 
 def test_the_cache_is_bounded_by_bytes(server: fakeredis.FakeServer) -> None:
     """r14: the process cache kept every value ever read."""
-    h = make_hub(server, FakeStreamlit(), cache_bytes=64 * 1024)
+    h = make_hub(server, FakeStreamlit(), cache_bytes=16 * 1024)
     try:
-        for i in range(200):
+        for i in range(40):
             h.set(f"k{i}", codec.encode("x" * 1000))
             h.read(f"k{i}")
-        assert h.cache.size <= 64 * 1024
-        assert 40 <= len(h.cache) <= 64
+        assert h.cache.size <= 16 * 1024
+        assert 10 <= len(h.cache) <= 16
         assert codec.decode(h.read("k0").blob or b"") == "x" * 1000  # evicted: read again
     finally:
         h.close()
+
+
+def test_a_value_redis_evicted_reads_as_deleted_for_everyone(
+    state: Hub, st_fake: FakeStreamlit, other: Hub, server: fakeredis.FakeServer
+) -> None:
+    """r04: under allkeys-* eviction, caches kept serving values Redis no longer had."""
+    server_state.ev = "here"
+    deliver(other)
+    other.bridge.run_as("o", lambda: other.read("ev"))  # type: ignore[attr-defined]
+    fakeredis.FakeRedis(server=server).delete(state.store.keyspace.value("ev"))  # evicted
+    state.cache.clear()  # not cached here: the next read goes to Redis
+    assert server_state.get("ev") is None  # the read finds it gone, and says so to all
+    deliver(other)
+    assert other.bridge.rerun_sessions() == ["o"]  # type: ignore[attr-defined]
+    assert other.read("ev").blob is None
+    assert "ev" not in server_state
+
+
+def test_a_new_replication_id_is_a_possible_loss(
+    state: Hub, st_fake: FakeStreamlit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failover: the promoted server may lack acknowledged changes; everyone reruns."""
+    server_state.r = 1
+    deliver(state)
+    st_fake.run_as("s", lambda: server_state.r)
+    ids = iter(["old-primary", "old-primary", "promoted"])
+    monkeypatch.setattr(state.store, "replication_id", lambda: next(ids))
+    for _ in range(3):
+        state.listener.kick()
+        reconnect(state)
+    assert st_fake.rerun_sessions() == ["s"]

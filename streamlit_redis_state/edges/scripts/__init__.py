@@ -1,7 +1,8 @@
 """The server-side Lua scripts, one purpose each, shipped as ``.lua`` files.
 
 Each file opens with a header naming its KEYS, ARGV and what it returns.
-Scripts that change a namespace are loaded with ``_prelude.lua`` in front,
+Scripts that change a namespace (and ``read``, which deletes for everyone a
+key Redis lost) are loaded with ``_prelude.lua`` in front,
 which holds what they share: the epoch, the version bump and the
 notification (written once, so the wire format has one author).
 """
@@ -22,10 +23,11 @@ WITH_PRELUDE = frozenset(
         "convert",
         "presence_update",
         "lock_release",
+        "read",
     }
 )
 #: Scripts that only read or touch one lock key.
-PLAIN = frozenset({"read", "presence_read", "lock_acquire", "lock_extend"})
+PLAIN = frozenset({"presence_read", "lock_acquire", "lock_extend"})
 
 
 @cache
