@@ -386,6 +386,15 @@ class RedisStore:
         value = info.get("master_replid") if isinstance(info, dict) else None
         return str(value) if value else None
 
+    def evicted_count(self) -> int | None:
+        """Keys Redis evicted since it started (all namespaces), or ``None`` if not allowed."""
+        try:
+            info = self._attempts(lambda _: self.client.info("stats"))
+        except ServerStateError:
+            return None
+        value = info.get("evicted_keys") if isinstance(info, dict) else None
+        return int(value) if value is not None else None
+
     def eviction_policy(self) -> str | None:
         """Redis's ``maxmemory-policy``, or ``None`` if CONFIG GET is not allowed."""
         try:

@@ -252,6 +252,11 @@ class ProcessCache:
         with self._lock:
             return self._reset(epoch)
 
+    def keys(self) -> list[str]:
+        """The keys with a cached entry."""
+        with self._lock:
+            return list(self._entries)
+
     def known_keys(self) -> list[str]:
         with self._lock:
             return list(self._latest)

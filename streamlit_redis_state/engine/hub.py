@@ -86,6 +86,8 @@ class Hub:
         self._chain_warned: dict[str, float] = {}
         self._server_id: str | None = None
         self._first_sync = True
+        self._may_evict = False
+        self._evicted: int | None = None
         self.store.on_unavailable = self._note_failure
         self.bridge.set_release_callback(self.drop_session)
 
@@ -435,6 +437,7 @@ class Hub:
         """
         self._rerun(self.subscriptions.take_failed(), 0)
         self.sweep()
+        self._check_evictions()
         seq, epoch, _ = self.store.sync_state([])
         known, last = self.cache.epoch, self.listener.last_seq
         return (known not in (None, "") and epoch != known) or (last is not None and seq < last)
@@ -495,6 +498,24 @@ class Hub:
             self._rerun(stale, 0)
         return seq
 
+    def _check_evictions(self) -> None:
+        """Under an allkeys-* policy, when Redis evicted anything, look again at what is cached.
+
+        Reading a key Redis no longer holds deletes it for everyone (see
+        read.lua), so every page showing it reruns; one pipelined read for all.
+        """
+        if not self._may_evict:
+            return
+        evicted = self.store.evicted_count()
+        if evicted is None:
+            self._may_evict = False  # INFO not allowed: reads alone will notice
+            return
+        before, self._evicted = self._evicted, evicted
+        if before is not None and evicted > before:
+            keys = self.cache.keys()
+            self.cache.clear()
+            self.store.read_many(keys)
+
     def _check_server(self) -> str | None:
         """On each resync: a change of the server's replication id ('old -> new'), else None.
 
@@ -506,6 +527,7 @@ class Hub:
             self._first_sync = False
             policy = self.store.eviction_policy()
             if policy is not None and policy.startswith("allkeys-"):
+                self._may_evict = True
                 logger.warning(
                     "Redis's maxmemory-policy is %s: it may evict this namespace's keys. "
                     "Evicted keys read as deleted; use noeviction or volatile-* for shared state",

@@ -1,0 +1,229 @@
+"""Redis events a production Redis has, against real redis-server: stalls, FLUSHDB,
+eviction, replicas that must confirm, and a failover to a replica that missed changes.
+
+The library runs in this process: a writer hub and a reader hub (two
+"replicas" as far as the library can tell), the reader with a bridge that
+records the reruns it is asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from streamlit_redis_state import NotReplicated, server_state, server_state_lock
+from streamlit_redis_state.base import codec
+from streamlit_redis_state.base.config import resolve
+from streamlit_redis_state.edges.bridge import ScriptPlace
+from streamlit_redis_state.engine import process
+from streamlit_redis_state.engine.hub import Hub
+from support.faultproxy import FaultProxy
+from support.processes import RedisServer, wait_until
+
+pytestmark = pytest.mark.integration
+
+FAST = {"ping_interval": 0.3, "ping_deadline": 1.0, "socket_timeout": 1.0, "connect_timeout": 1.0}
+
+
+class Recorder:
+    """A bridge whose one session, 'viewer', is always alive; records reruns."""
+
+    def __init__(self) -> None:
+        self.reruns = 0
+        self.viewing = threading.local()
+
+    def current_place(self) -> ScriptPlace | None:
+        return ScriptPlace("viewer") if getattr(self.viewing, "on", False) else None
+
+    def yield_point(self) -> None:
+        pass
+
+    def watch_disconnect(self, session_id: str) -> None:
+        pass
+
+    def set_release_callback(self, callback: Callable[[str], None]) -> None:
+        pass
+
+    def request_rerun(self, session_id: str, fragment_ids: set[str] | None) -> bool:
+        self.reruns += 1
+        return True
+
+    def runtime_exists(self) -> bool:
+        return True
+
+    def session_active(self, session_id: str) -> bool:
+        return True
+
+    def view(self, hub: Hub, key: str) -> object:
+        """What the viewer's page shows of ``key`` (reading subscribes it)."""
+        self.viewing.on = True
+        try:
+            snap = hub.read(key)
+        finally:
+            self.viewing.on = False
+        return None if snap.blob is None else codec.decode(snap.blob)
+
+
+def hub_at(url: str, namespace: str, bridge: Recorder | None = None, **options: object) -> Hub:
+    hub = Hub(resolve({"url": url, "namespace": namespace, **FAST, **options}), bridge=bridge)
+    hub.start()
+    wait_until(lambda: hub.listener.synced, 10, "the listener")
+    return hub
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def writer(redis_server: RedisServer) -> Iterator[Hub]:
+    hub = hub_at(redis_server.url, "ev")
+    process.install(hub)
+    yield hub
+    process.install(None)
+    hub.close()
+
+
+@pytest.fixture
+def viewer(redis_server: RedisServer) -> Iterator[tuple[Hub, Recorder]]:
+    recorder = Recorder()
+    hub = hub_at(redis_server.url, "ev", recorder)
+    yield hub, recorder
+    hub.close()
+
+
+def test_a_stall_longer_than_socket_timeout_applies_each_change_once(
+    writer: Hub, redis_server: RedisServer
+) -> None:
+    """r01/r01c: redis-py re-sent the append after a timeout; it was stored twice."""
+    server_state.p = "to pop"
+    raw = redis_server.client()
+    raw.client_pause(1500, all=False)  # writes wait 1.5 s: longer than socket_timeout (1 s)
+    assert server_state.append("log", "once") == 1
+    raw.client_pause(1500, all=False)
+    assert server_state.pop("p") == "to pop"
+    raw.client_pause(1500, all=False)
+    with server_state_lock["k"]:
+        raw.client_pause(1500, all=False)
+    assert raw.llen("srs:{ev}:l:log") == 1
+    assert server_state.log == ["once"] and "p" not in server_state
+    assert raw.exists("srs:{ev}:lock:k") == 0
+
+
+def test_flushdb_is_noticed_and_the_page_shows_the_empty_state(
+    writer: Hub, viewer: tuple[Hub, Recorder], redis_server: RedisServer
+) -> None:
+    """r02: FLUSHDB sends no notification; caches served deleted values indefinitely."""
+    hub, recorder = viewer
+    server_state.f = "before"
+    wait_until(lambda: recorder.view(hub, "f") == "before", 5, "the viewer to show it")
+    reruns = recorder.reruns
+    redis_server.client().flushdb()
+    wait_until(lambda: recorder.reruns > reruns, 5, "the viewer rerun by the check on ping")
+    assert recorder.view(hub, "f") is None
+
+
+def test_evicted_keys_read_as_deleted_and_the_policy_is_warned_about(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """r04/r04b: under maxmemory allkeys-*, caches served 270 of 401 evicted keys."""
+    server = RedisServer("--maxmemory", "3mb", "--maxmemory-policy", "allkeys-random")
+    try:
+        with caplog.at_level(logging.WARNING, logger="streamlit_redis_state"):
+            hub = hub_at(server.url, "evict")
+        process.install(hub)
+        assert "maxmemory-policy is allkeys-random" in caplog.text
+        for i in range(400):
+            try:
+                server_state[f"k{i}"] = "x" * 20_000
+            except Exception:
+                pass  # OOM or eviction of our own bookkeeping mid-run: ignored here
+            server_state.get(f"k{i}")  # cached right after the write
+        raw = server.client()
+
+        def wrong() -> list[int]:
+            """Keys whose cached answer disagrees with what Redis holds."""
+            return [
+                i
+                for i in range(400)
+                if (server_state.get(f"k{i}") is None) != (raw.get(f"srs:{{evict}}:v:k{i}") is None)
+            ]
+
+        # Evictions are noticed at the next ping, which looks again at the cache.
+        wait_until(lambda: not wrong(), 5, "every cached key to agree with Redis")
+        assert raw.info("stats")["evicted_keys"] > 0, "nothing was evicted: a weak test"
+    finally:
+        process.install(None)
+        server.close()
+
+
+def test_wait_replicas_confirms_each_change_or_says_it_did_not() -> None:
+    primary = RedisServer()
+    try:
+        hub = hub_at(primary.url, "w", wait_replicas=1, wait_timeout=0.3)
+        process.install(hub)
+        with pytest.raises(NotReplicated, match="0 of 1 replicas"):
+            server_state.x = 1
+        assert server_state.x == 1  # stored all the same
+        replica = RedisServer("--replicaof", "127.0.0.1", str(primary.port))
+        try:
+            wait_until(
+                lambda: replica.client().info("replication").get("master_link_status") == "up",
+                10,
+                "the replica to attach and sync",
+            )
+            server_state.x = 2  # confirmed: no error
+            assert replica.client().get("srs:{w}:v:x") is not None
+        finally:
+            replica.close()
+    finally:
+        process.install(None)
+        hub.close()
+        primary.close()
+
+
+def test_a_failover_to_a_replica_that_missed_changes_is_noticed() -> None:
+    """r09: a promoted replica served without acknowledged changes; nothing was reported."""
+    primary = RedisServer()
+    link = FaultProxy(primary.port)  # the replication link, to make the replica fall behind
+    replica = RedisServer("--replicaof", "127.0.0.1", str(link.port))
+    front = FaultProxy(primary.port)  # what clients reach: a VIP, DNS, a proxy
+    url = f"redis://127.0.0.1:{front.port}/0"
+    recorder = Recorder()
+    writer = hub_at(url, "fo")
+    viewer = hub_at(url, "fo", recorder)
+    try:
+        for i in range(1, 6):
+            writer.set("balance", codec.encode(i * 100))
+        wait_until(
+            lambda: replica.client().get("srs:{fo}:v:balance") == codec.encode(500),
+            10,
+            "the replica to catch up",
+        )
+        link.set_mode("blackhole")  # the replica falls behind
+        for i in range(6, 11):
+            writer.set("balance", codec.encode(i * 100))  # acknowledged by the primary
+        wait_until(lambda: recorder.view(viewer, "balance") == 1000, 5, "the viewer at 1000")
+        primary.kill()
+        replica.client().replicaof("NO", "ONE")
+        front.upstream_port = replica.port
+        front.set_mode("reset")
+        front.set_mode("pass")
+        reruns = recorder.reruns
+        wait_until(lambda: recorder.reruns > reruns, 10, "the viewer rerun after the failover")
+        assert recorder.view(viewer, "balance") == 500  # what Redis holds now, not a stale 1000
+        writer.set("balance", codec.encode(1100))
+        wait_until(lambda: recorder.view(viewer, "balance") == 1100, 5, "the next write seen")
+    finally:
+        viewer.close()
+        writer.close()
+        for proxy in (front, link):
+            proxy.close()
+        replica.close()
+        primary.close()
