@@ -151,6 +151,11 @@ def _key(raw: bytes) -> str:
 _rejections = 0
 
 
+def rejections() -> int:
+    """How many messages this process rejected so far (for tests and status)."""
+    return _rejections
+
+
 def _rejected(data: object, why: str) -> None:
     """Log a rejected message: the first ten, then one in a thousand (no flood in the logs)."""
     global _rejections
@@ -161,4 +166,4 @@ def _rejected(data: object, why: str) -> None:
         )
 
 
-__all__ = ["MAX_SIZE", "Notification", "Outcome", "Unlocked", "parse"]
+__all__ = ["MAX_SIZE", "Notification", "Outcome", "Unlocked", "parse", "rejections"]

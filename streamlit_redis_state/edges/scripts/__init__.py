@@ -30,16 +30,26 @@ WITH_PRELUDE = frozenset(
 PLAIN = frozenset({"presence_read", "lock_acquire", "lock_extend"})
 
 
+PUBLISH_COMMANDS = ("PUBLISH", "SPUBLISH")
+
+
 @cache
-def source(name: str) -> str:
-    """The text Redis runs for the script ``name``."""
+def source(name: str, publish: str = "PUBLISH") -> str:
+    """The text Redis runs for the script ``name``.
+
+    ``publish`` is the command notifications go out with: ``SPUBLISH`` on a
+    Redis Cluster keeps them on the shard that owns the namespace's slot.
+    """
     if name not in WITH_PRELUDE and name not in PLAIN:
         raise KeyError(f"no script named {name!r}")
+    if publish not in PUBLISH_COMMANDS:
+        raise ValueError(f"publish must be one of {PUBLISH_COMMANDS}, got {publish!r}")
     here = resources.files(__name__)
     body = here.joinpath(f"{name}.lua").read_text("utf-8")
-    if name in WITH_PRELUDE:
-        return here.joinpath("_prelude.lua").read_text("utf-8") + body
-    return body
+    if name not in WITH_PRELUDE:
+        return body
+    prelude = here.joinpath("_prelude.lua").read_text("utf-8")
+    return prelude.replace("local PUBLISH = 'PUBLISH'", f"local PUBLISH = '{publish}'") + body
 
 
-__all__ = ["PLAIN", "WITH_PRELUDE", "source"]
+__all__ = ["PLAIN", "PUBLISH_COMMANDS", "WITH_PRELUDE", "source"]

@@ -14,6 +14,9 @@
 
 local SEQ = '\0seq'
 local EPOCH = '\0epoch'
+-- PUBLISH, or SPUBLISH on a Redis Cluster (the loader writes it in): a
+-- notification then stays on the shard that owns the namespace's slot.
+local PUBLISH = 'PUBLISH'
 
 -- Integers as plain digits: cjson and tostring write 1e+14, which no reader
 -- could trust.
@@ -72,7 +75,7 @@ end
 local function publish_change(e, appended, length)
   local ver = redis.call('HINCRBY', KEYS[1], ARGV[3], 1)
   local seq = redis.call('HINCRBY', KEYS[1], SEQ, 1)
-  redis.call('PUBLISH', ARGV[1], table.concat({
+  redis.call(PUBLISH, ARGV[1], table.concat({
     'SRS1', 'c', digits(seq), digits(ver), ARGV[6], ARGV[5],
     appended and digits(appended) or '-', length and digits(length) or '-',
     e, ARGV[4], ARGV[3]}, ' '))
@@ -81,7 +84,7 @@ end
 
 -- Tell every process that the lock on `key` was released (it wakes waiters).
 local function publish_unlock(channel, key)
-  redis.call('PUBLISH', channel, 'SRS1 u ' .. key)
+  redis.call(PUBLISH, channel, 'SRS1 u ' .. key)
 end
 
 -- The one blob that reads as the list of `items` (each a codec blob): the
