@@ -27,15 +27,16 @@ from .base.errors import (
     UnsupportedValue,
     ValueTooLarge,
 )
+from .base.version import __version__
 from .engine.process import configure
+from .engine.watches import Changed, Resynced, Watch
 from .presence import join_presence, leave_presence, presence
 from .reruns import force_rerun_bound_sessions, no_rerun
 from .server_state import ServerState, server_state
 from .server_state_lock import ServerStateLock, StateLock, server_state_lock
 
-__version__ = "0.1.0"
-
 __all__ = [
+    "Changed",
     "ConfigurationError",
     "CorruptValue",
     "InvalidKey",
@@ -44,6 +45,7 @@ __all__ = [
     "MissingKey",
     "NotReplicated",
     "RerunSuppressed",
+    "Resynced",
     "ServerState",
     "ServerStateError",
     "ServerStateLock",
@@ -51,6 +53,8 @@ __all__ = [
     "StateUnavailable",
     "UnsupportedValue",
     "ValueTooLarge",
+    "Watch",
+    "__version__",
     "configure",
     "force_rerun_bound_sessions",
     "join_presence",

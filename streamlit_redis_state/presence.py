@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .base import codec
 from .base.keys import check_group, check_name, presence_field
+from .engine.hub import Hub
 from .engine.process import get_hub
 
 
@@ -21,16 +22,7 @@ def presence(group: str, name: str | None = None) -> list[str]:
     every run (it is cheap when nothing changed); a session is one member,
     and a person with two tabs is listed once.
     """
-    check_group(group)
-    if name is not None:
-        check_name(name)
-    hub = get_hub()
-    if name is not None:
-        hub.join(group, name)
-    snap = hub.read(presence_field(group), fetch=hub.members.fetcher(group))
-    assert snap.blob is not None
-    names: list[str] = codec.decode(snap.blob)
-    return names
+    return members_of(get_hub(), group, name)
 
 
 def join_presence(group: str, name: str) -> None:
@@ -39,12 +31,34 @@ def join_presence(group: str, name: str) -> None:
     For pages that count as "here" but do not show who else is: each join or
     leave then reruns only the sessions that display the group.
     """
-    check_group(group)
-    check_name(name)
-    get_hub().join(group, name)
+    join(get_hub(), group, name)
 
 
 def leave_presence(group: str) -> None:
     """Remove the calling session from ``group`` now (closing the tab also does)."""
+    leave(get_hub(), group)
+
+
+# The same, on a given hub (an st.connection's).
+
+
+def members_of(hub: Hub, group: str, name: str | None = None) -> list[str]:
     check_group(group)
-    get_hub().leave(group)
+    if name is not None:
+        check_name(name)
+        hub.join(group, name)
+    snap = hub.read(presence_field(group), fetch=hub.members.fetcher(group))
+    assert snap.blob is not None
+    names: list[str] = codec.decode(snap.blob)
+    return names
+
+
+def join(hub: Hub, group: str, name: str) -> None:
+    check_group(group)
+    check_name(name)
+    hub.join(group, name)
+
+
+def leave(hub: Hub, group: str) -> None:
+    check_group(group)
+    hub.leave(group)

@@ -6,7 +6,7 @@ from types import TracebackType
 
 from .base.errors import RerunSuppressed
 from .base.keys import check_key
-from .engine.hub import quiet_depth
+from .engine.hub import Hub, quiet_depth
 from .engine.process import get_hub
 
 
@@ -46,7 +46,12 @@ def force_rerun_bound_sessions(key: str) -> None:
     a script, the caller's reruns stop after a short chain (see the README).
     Raises :class:`RerunSuppressed` inside ``no_rerun``, as the anchor does.
     """
+    force_rerun(get_hub(), key)
+
+
+def force_rerun(hub: Hub, key: str) -> None:
+    """``force_rerun_bound_sessions`` on a given hub (an st.connection's)."""
     key = check_key(key)
     if quiet_depth.get() > 0:
         raise RerunSuppressed("force_rerun_bound_sessions() cannot be used inside no_rerun")
-    get_hub().touch(key)
+    hub.touch(key)

@@ -13,7 +13,7 @@ use :meth:`ServerState.edit` (or assign the new value under the key's lock).
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, KeysView, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, KeysView, Mapping, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -21,22 +21,40 @@ from .base import codec
 from .base.errors import InvalidKey, MissingKey, ServerStateError
 from .base.keys import check_key, missing_message
 from .edges.notification import Outcome
+from .engine.hub import Hub
 from .engine.process import get_hub
+from .engine.watches import Event, Watch
 from .server_state_lock import StateLock
 
 _MISSING: Any = object()
 
 
-class ServerState(MutableMapping[str, Any]):
-    """The state shared by every session of every replica. Use the ``server_state`` instance."""
+def _ttl_ms(seconds: float | None) -> int:
+    """A lifetime in ms for the scripts (0: none); refuses what is not a positive number."""
+    if seconds is None:
+        return 0
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
+        raise ValueError(f"a lifetime must be a positive number of seconds, got {seconds!r}")
+    return max(1, round(seconds * 1000))
 
-    __slots__ = ()
+
+class ServerState(MutableMapping[str, Any]):
+    """The state shared by every session of every replica. Use the ``server_state`` instance.
+
+    ``hub`` gives the hub to use: the default one, or an ``st.connection``'s.
+    """
+
+    __slots__ = ("_hub",)
+    _hub: Callable[[], Hub]
+
+    def __init__(self, hub: Callable[[], Hub] = get_hub) -> None:
+        object.__setattr__(self, "_hub", hub)
 
     # -- item access ----------------------------------------------------------
 
     def __getitem__(self, key: str) -> Any:
         key = check_key(key)
-        snap = get_hub().read(key)
+        snap = self._hub().read(key)
         if snap.blob is None:
             raise MissingKey(missing_message(key))
         return codec.decode(snap.blob, key=key)
@@ -47,7 +65,7 @@ class ServerState(MutableMapping[str, Any]):
 
     def __delitem__(self, key: str) -> None:
         key = check_key(key)
-        if not get_hub().delete(key).changed:
+        if not self._hub().delete(key).changed:
             raise MissingKey(missing_message(key))
 
     def __contains__(self, key: object) -> bool:
@@ -57,13 +75,13 @@ class ServerState(MutableMapping[str, Any]):
             key = check_key(key)
         except InvalidKey:
             return False
-        return get_hub().read(key).blob is not None
+        return self._hub().read(key).blob is not None
 
     def __iter__(self) -> Iterator[str]:
-        return iter(get_hub().store.keys())
+        return iter(self._hub().store.keys())
 
     def __len__(self) -> int:
-        return get_hub().store.count()
+        return self._hub().store.count()
 
     # -- attribute access -------------------------------------------------
 
@@ -88,13 +106,13 @@ class ServerState(MutableMapping[str, Any]):
 
     def get(self, key: str, default: Any = None) -> Any:
         key = check_key(key)
-        snap = get_hub().read(key)
+        snap = self._hub().read(key)
         return default if snap.blob is None else codec.decode(snap.blob, key=key)
 
     def setdefault(self, key: str, default: Any = None) -> Any:
         """Atomic across replicas: only one concurrent caller's default is stored."""
         key = check_key(key)
-        hub = get_hub()
+        hub = self._hub()
         snap = hub.read(key)
         if snap.blob is not None:
             return codec.decode(snap.blob, key=key)
@@ -109,7 +127,7 @@ class ServerState(MutableMapping[str, Any]):
     def pop(self, key: str, default: Any = _MISSING) -> Any:
         """Atomic across replicas: the value returned is the value deleted."""
         key = check_key(key)
-        hub = get_hub()
+        hub = self._hub()
         result = hub.delete(key, subscribe=True)
         if result.changed and result.old is not None:
             return codec.decode(result.old, key=key)
@@ -130,7 +148,7 @@ class ServerState(MutableMapping[str, Any]):
 
     def to_dict(self) -> dict[str, Any]:
         """A plain ``dict`` copy of the whole state (subscribes to every key)."""
-        hub = get_hub()
+        hub = self._hub()
         snaps = hub.read_many(hub.store.keys())
         return {k: codec.decode(s.blob, key=k) for k, s in snaps.items() if s.blob is not None}
 
@@ -157,6 +175,44 @@ class ServerState(MutableMapping[str, Any]):
 
     # -- beyond the anchor ----------------------------------------------------
 
+    def set(self, key: str, value: Any, *, ttl: float | None = None) -> None:
+        """``server_state[key] = value``, with a lifetime of ``ttl`` seconds if given.
+
+        When the lifetime ends, the key is deleted for everyone: its readers
+        on every replica rerun and see it missing (within about
+        ``ping_interval``; no Redis keyspace notifications are needed).
+        Setting the same value again with a ``ttl`` renews it; assigning
+        without one makes the key last.
+        """
+        key = check_key(key)
+        self._hub().set(key, self._encode(key, value), _ttl_ms(ttl))
+
+    def watch(
+        self,
+        *keys: str,
+        timeout: float | None = None,
+        callback: Callable[[Event], object] | None = None,
+    ) -> Watch:
+        """Changes of ``keys`` (of every key when none is given), for code outside a page.
+
+        For a worker process, a thread or a bot: ``for event in
+        server_state.watch("rooms", timeout=30): ...`` yields
+        :class:`~streamlit_redis_state.Changed` events as changes happen
+        anywhere (and :class:`~streamlit_redis_state.Resynced` after a
+        reconnect, followed by every change it found), ending after
+        ``timeout`` seconds without one. With ``callback``, it is called for
+        each event on a thread of its own. Close the watch when done (or use
+        it in a ``with`` block). Events name keys and versions; read values.
+        """
+        wanted = frozenset(check_key(k) for k in keys) if keys else None
+        watch = self._hub().watch(wanted, timeout)
+        return watch.call(callback) if callback is not None else watch
+
+    def expire(self, key: str, seconds: float | None) -> bool:
+        """Give ``key`` a lifetime from now (``None``: last forever); ``False`` if missing."""
+        key = check_key(key)
+        return self._hub().expire(key, _ttl_ms(seconds))
+
     @contextmanager
     def edit(self, key: str, default: Any = _MISSING) -> Iterator[Any]:
         """Read-modify-write that cannot lose updates.
@@ -173,8 +229,8 @@ class ServerState(MutableMapping[str, Any]):
         be changed in place: use ``server_state_lock[key]`` and assign.
         """
         key = check_key(key)
-        with StateLock(key):
-            snap = get_hub().read(key)
+        with StateLock(key, hub=self._hub):
+            snap = self._hub().read(key)
             if snap.blob is not None:
                 value = codec.decode(snap.blob, key=key)
             elif default is _MISSING:
@@ -206,7 +262,7 @@ class ServerState(MutableMapping[str, Any]):
         if not items:
             return len(self.get(key, []))
         blobs = [self._encode(key, item) for item in items]
-        hub = get_hub()
+        hub = self._hub()
         for _ in range(10):
             result = hub.append(key, blobs, cap)
             if result.outcome is not Outcome.NOT_A_LIST:
@@ -229,13 +285,11 @@ class ServerState(MutableMapping[str, Any]):
 
     # -- internals --------------------------------------------------------
 
-    @staticmethod
-    def _encode(key: str, value: Any) -> bytes:
-        return codec.encode(value, max_bytes=get_hub().settings.max_value_bytes, key=key)
+    def _encode(self, key: str, value: Any) -> bytes:
+        return codec.encode(value, max_bytes=self._hub().settings.max_value_bytes, key=key)
 
-    @staticmethod
-    def _set_encoded(key: str, blob: bytes) -> None:
-        get_hub().set(key, blob)
+    def _set_encoded(self, key: str, blob: bytes) -> None:
+        self._hub().set(key, blob)
 
 
 server_state = ServerState()

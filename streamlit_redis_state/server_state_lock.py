@@ -7,13 +7,14 @@ Each key's lock is a lease in Redis with local queueing in front (see
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 
 from .base.errors import InvalidKey, LockLost, LockTimeout
 from .base.keys import check_key
+from .engine.hub import Hub
 from .engine.locks import KeyLock
-from .engine.process import get_hub
+from .engine.process import get_hub, held_lock
 
 logger = logging.getLogger(__name__)
 
@@ -25,15 +26,26 @@ class StateLock:
     like a ``threading.RLock``.
     """
 
-    def __init__(self, key: str, timeout: float | None = None) -> None:
+    def __init__(
+        self, key: str, timeout: float | None = None, hub: Callable[[], Hub] = get_hub
+    ) -> None:
         self.key = check_key(key)
         self._timeout = timeout
+        self._hub = hub
+        #: The lock this object took: released there even if configure()
+        #: replaced the hub meanwhile.
+        self._taken: KeyLock | None = None
 
     def _lock(self) -> KeyLock:
-        return get_hub().locks.get(self.key)
+        if self._taken is not None:
+            return self._taken
+        lock = self._hub().locks.get(self.key)
+        if not lock.count:
+            lock = held_lock(self.key) or lock  # taken before a configure()
+        return lock
 
     def _wait(self) -> float:
-        return self._timeout if self._timeout is not None else get_hub().settings.lock_timeout
+        return self._timeout if self._timeout is not None else self._hub().settings.lock_timeout
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         """Take the lock; returns ``False`` if it could not be had in time.
@@ -44,10 +56,17 @@ class StateLock:
             timeout = 0
         elif timeout < 0:
             timeout = self._wait()
-        return self._lock().acquire(timeout)
+        lock = self._hub().locks.get(self.key)
+        got = lock.acquire(timeout)
+        if got:
+            self._taken = lock
+        return got
 
     def release(self) -> None:
-        self._lock().release()
+        lock = self._lock()
+        if lock.count <= 1:
+            self._taken = None
+        lock.release()
 
     def ensure_held(self) -> None:
         """Raise :class:`LockLost` if the lease was lost; long bodies should call it."""
@@ -87,27 +106,30 @@ class ServerStateLock(Mapping[str, StateLock]):
     and every key this process has read, written or locked.
     """
 
+    def __init__(self, hub: Callable[[], Hub] = get_hub) -> None:
+        self._hub = hub
+
     def __getitem__(self, key: str) -> StateLock:
-        return StateLock(key)
+        return StateLock(key, hub=self._hub)
 
     def __getattr__(self, name: str) -> StateLock:
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)  # copy, pickle and friends probe these
-        return StateLock(name)
+        return StateLock(name, hub=self._hub)
 
     def get(self, key: str, default: object = None, *, timeout: float | None = None) -> StateLock:  # type: ignore[override]
-        return StateLock(key, timeout=timeout)
+        return StateLock(key, timeout=timeout, hub=self._hub)
 
     def __contains__(self, key: object) -> bool:
         try:
             key = check_key(key)
         except (TypeError, InvalidKey):
             return False
-        hub = get_hub()
+        hub = self._hub()
         return key in hub.known_keys() or hub.store.exists(key)
 
     def _keys(self) -> list[str]:
-        hub = get_hub()
+        hub = self._hub()
         return sorted(set(hub.store.keys()) | hub.known_keys())
 
     def __iter__(self) -> Iterator[str]:

@@ -68,7 +68,7 @@ class FaultProxy:
                     if self.mode == "pass":
                         peer[sock].sendall(data)
                     # blackhole: read and drop, keep both ends open and silent
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a socket closed by set_mode("reset")
             return
         finally:
             for sock in (a, b):

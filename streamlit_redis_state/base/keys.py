@@ -12,6 +12,10 @@ each script touches one hash slot and also runs on Redis Cluster::
     srs:{ns}:l:<key>      a list grown with append: one codec blob per item
     srs:{ns}:lbase        hash  <key> -> the version that created its list
     srs:{ns}:keys         set of the keys that hold a value or a list
+    srs:{ns}:ttl          sorted set: key -> when its lifetime ends (Redis's
+                          clock, ms); the tick deletes what is due
+    srs:{ns}:procs        sorted set: process id -> when its record lapses
+    srs:{ns}:proc:<id>    a process's status record (JSON), with a lifetime
     srs:{ns}:req:<id>     a change's outcome, kept briefly so a re-sent
                           request replays it instead of applying it twice
     srs:{ns}:lock:<key>   lock token, with a lease (PX)
@@ -125,6 +129,8 @@ class Keyspace:
         self.meta = self.prefix + "meta"
         self.keys = self.prefix + "keys"
         self.list_bases = self.prefix + "lbase"
+        self.expiries = self.prefix + "ttl"
+        self.processes = self.prefix + "procs"
         self.channel = self.prefix + "events"
 
     def value(self, key: str) -> str:
@@ -135,6 +141,9 @@ class Keyspace:
 
     def request(self, request_id: str) -> str:
         return self.prefix + "req:" + request_id
+
+    def process(self, process_id: str) -> str:
+        return self.prefix + "proc:" + process_id
 
     def lock(self, key: str) -> str:
         return self.prefix + "lock:" + key

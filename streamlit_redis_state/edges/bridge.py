@@ -74,6 +74,10 @@ class Bridge(Protocol):
         """Whether the session is connected to this process's runtime."""
         ...
 
+    def attach_logging(self, logger_name: str) -> None:
+        """Under Streamlit, show the library's log at Streamlit's level and in its format."""
+        ...
+
 
 class _Streamlit:
     """The Streamlit functions the bridge calls, looked up once on first use."""
@@ -280,6 +284,22 @@ class StreamlitBridge:
 
     def runtime_exists(self) -> bool:
         return _runtime() is not None
+
+    def attach_logging(self, logger_name: str) -> None:
+        """Register the library's logger with Streamlit's, as Streamlit's own modules are.
+
+        It then has Streamlit's handler and format, and follows
+        ``--logger.level`` (even when changed later). Outside Streamlit (a
+        worker), logging is left to the program.
+        """
+        if _runtime() is None:
+            return
+        try:
+            from streamlit.logger import get_logger
+
+            get_logger(logger_name)
+        except Exception:
+            logger.debug("could not attach to Streamlit's logging", exc_info=True)
 
     def session_active(self, session_id: str) -> bool:
         rt = _runtime()

@@ -316,7 +316,15 @@ class RedisStore:
     def _change(self, name: str, key: str, writer: Writer, args: list[Any]) -> WriteResult:
         ks = self.keyspace
         head_keys, head_args = self._head(key, writer)
-        keys = [*head_keys, ks.value(key), ks.keys, ks.lock(key), ks.list(key), ks.list_bases]
+        keys = [
+            *head_keys,
+            ks.value(key),
+            ks.keys,
+            ks.lock(key),
+            ks.list(key),
+            ks.list_bases,
+            ks.expiries,
+        ]
         result, replicas = self._script(name, keys, head_args, [writer.token, *args])
         outcome = Outcome(int(result[0]))
         if outcome is Outcome.FENCED:
@@ -329,9 +337,54 @@ class RedisStore:
         old = bytes(extra) if extra else None
         return WriteResult(outcome, version, epoch, old=old, replicas=replicas)
 
-    def set(self, key: str, blob: bytes, writer: Writer = ANONYMOUS) -> WriteResult:
-        """Store ``blob``; the same bytes as stored change nothing and notify nobody."""
-        return self._change("set", key, writer, [blob])
+    def set(
+        self, key: str, blob: bytes, writer: Writer = ANONYMOUS, ttl_ms: int = 0
+    ) -> WriteResult:
+        """Store ``blob``; the same bytes as stored change nothing and notify nobody.
+
+        With ``ttl_ms`` the value expires then (the same bytes renew it).
+        """
+        return self._change("set", key, writer, [blob, ttl_ms])
+
+    def expire(self, key: str, ttl_ms: int) -> bool:
+        """Give ``key`` a lifetime (0: none); ``False`` if it holds nothing."""
+        ks = self.keyspace
+        head_keys, head_args = self._head(key, ANONYMOUS)
+        keys = [*head_keys, ks.value(key), ks.list(key), ks.expiries]
+        return bool(
+            self._attempts(lambda r: self._run("expire", keys, [*head_args, int(r), ttl_ms]))
+        )
+
+    def tick(self, process_id: str, record: str, record_ms: int) -> tuple[int, str, int]:
+        """The health check (tick.lua): sequence, epoch, and how many expired keys it deleted."""
+        ks = self.keyspace
+        head_keys, head_args = self._head("", ANONYMOUS)
+        keys = [
+            *head_keys,
+            ks.expiries,
+            ks.keys,
+            ks.list_bases,
+            ks.processes,
+            ks.process(process_id),
+        ]
+        tail = [ks.prefix, process_id, record, record_ms]
+        seq, epoch, reaped = self._attempts(
+            lambda r: self._run("tick", keys, [*head_args, int(r), *tail])
+        )
+        return int(seq), _text(epoch), int(reaped)
+
+    def processes(self) -> list[str]:
+        """The status records of the processes attached to the namespace (JSON texts)."""
+        ks = self.keyspace
+
+        def call(_: bool) -> list[Any]:
+            ids = self.client.zrange(ks.processes, 0, -1)
+            if not ids:
+                return []
+            # Records of dead processes have expired: MGET gives None for them.
+            return list(self.client.mget([ks.process(_text(i)) for i in ids]))
+
+        return [_text(r) for r in self._attempts(call) if r]
 
     def set_default(self, key: str, blob: bytes, writer: Writer = ANONYMOUS) -> WriteResult:
         """Store ``blob`` only if the key holds nothing (``setdefault``).
@@ -403,6 +456,16 @@ class RedisStore:
             return None
         value = got.get("maxmemory-policy") if isinstance(got, dict) else None
         return _text(value) if value else None
+
+    def all_versions(self) -> dict[str, int]:
+        """Every state key's version (the meta hash without its own fields)."""
+        raw = self._attempts(lambda _: self.client.hgetall(self.keyspace.meta))
+        out: dict[str, int] = {}
+        for field, value in raw.items():
+            name = _text(field)
+            if not name.startswith("\x00"):
+                out[name] = int(value)
+        return out
 
     # -- presence ---------------------------------------------------------
 

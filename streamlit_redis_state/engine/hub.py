@@ -20,7 +20,11 @@ Reruns follow three rules (see :mod:`.subscriptions`):
 from __future__ import annotations
 
 import contextvars
+import datetime as dt
+import json
 import logging
+import os
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -28,6 +32,7 @@ from collections.abc import Callable
 from ..base.config import Settings
 from ..base.errors import LockTimeout, NotReplicated, ServerStateError
 from ..base.keys import presence_group
+from ..base.version import __version__
 from ..edges.bridge import Bridge, ScriptPlace, StreamlitBridge
 from ..edges.listener import Listener
 from ..edges.notification import Notification, Outcome
@@ -37,6 +42,7 @@ from .locks import LockManager
 from .members import PresenceManager
 from .stats import Stats
 from .subscriptions import Reruns, Subscriptions
+from .watches import Watch, Watches
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +75,7 @@ class Hub:
         self.process_id = uuid.uuid4().hex[:12]
         self.stats = Stats()
         self.subscriptions = Subscriptions()
+        self.watches = Watches()
         self.listener = Listener(self.store.subscribe, self, settings, clock)
         self.cache = ProcessCache(self._generation, self.stats, settings.cache_bytes)
         self.locks = LockManager(
@@ -88,11 +95,13 @@ class Hub:
         self._first_sync = True
         self._may_evict = False
         self._evicted: int | None = None
+        self._started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         self.store.on_unavailable = self._note_failure
         self.bridge.set_release_callback(self.drop_session)
 
     def start(self) -> None:
         """Start the listener, the lock renewer and the presence heartbeat."""
+        self.bridge.attach_logging(__name__.split(".")[0])
         self.listener.start()
         self.locks.start()
         self.members.start()
@@ -145,6 +154,17 @@ class Hub:
         place = self.bridge.current_place()
         if place is not None:
             self.members.leave(group, place.session_id)
+
+    def watch(self, keys: frozenset[str] | None, timeout: float | None = None) -> Watch:
+        """A :class:`Watch` of ``keys`` (``None``: every key), reporting changes from now on."""
+        watch = Watch(keys, self.watches.remove, timeout)
+        self.watches.add(watch)  # first, so no change falls between the two steps
+        if keys is None:
+            versions = self.store.all_versions()
+        else:
+            versions = self.store.sync_state(sorted(keys))[2]
+        watch.baseline(versions)
+        return watch
 
     def subscribers(self, key: str) -> dict[str, set[str] | None]:
         return self.subscriptions.older_than(key, 2**63).as_dict()
@@ -261,11 +281,15 @@ class Hub:
 
     # -- writes -------------------------------------------------------------
 
-    def set(self, key: str, blob: bytes) -> WriteResult:
+    def set(self, key: str, blob: bytes, ttl_ms: int = 0) -> WriteResult:
         writer, place, generation = self._writer(key)
-        result = self.store.set(key, blob, writer)
+        result = self.store.set(key, blob, writer, ttl_ms)
         snap = Snapshot(blob, result.version, result.epoch)
         return self._wrote(key, result, writer, place, generation, snap)
+
+    def expire(self, key: str, ttl_ms: int) -> bool:
+        """Give ``key`` a lifetime (0: none). Once it ends, the next tick deletes it for all."""
+        return self.store.expire(key, ttl_ms)
 
     def set_default(self, key: str, blob: bytes) -> WriteResult:
         """Store ``blob`` unless the key holds a value; ``old`` is the value it held.
@@ -438,7 +462,10 @@ class Hub:
         self._rerun(self.subscriptions.take_failed(), 0)
         self.sweep()
         self._check_evictions()
-        seq, epoch, _ = self.store.sync_state([])
+        lifetime = 3 * self.settings.ping_interval + self.settings.ping_deadline
+        seq, epoch, _ = self.store.tick(
+            self.process_id, json.dumps(self.status()), int(lifetime * 1000)
+        )
         known, last = self.cache.epoch, self.listener.last_seq
         return (known not in (None, "") and epoch != known) or (last is not None and seq < last)
 
@@ -454,6 +481,8 @@ class Hub:
         """Invalidate and rerun; ``False`` when the notification does not fit what is known."""
         if not self.cache.apply(notification):
             return False
+        if presence_group(notification.key) is None:
+            self.watches.changed(notification.key, notification.version, notification.quiet)
         if notification.quiet:
             return True
         origin_pid, _, origin_sid = notification.origin.partition(":")
@@ -469,9 +498,14 @@ class Hub:
         acknowledged (a failover to a replica that had not received them):
         treated like a lost epoch, since versions may now be reused.
         """
-        keys = sorted(set(self.subscriptions.keys()) | set(self.cache.known_keys()))
+        watched, every = self.watches.watched_keys()
+        keys = sorted(set(self.subscriptions.keys()) | set(self.cache.known_keys()) | watched)
         seq, epoch, versions = self.store.sync_state(keys)
         self.stats.resyncs += 1
+        if every:
+            versions = {**self.store.all_versions(), **versions}
+        for watch in self.watches.all():
+            watch.resynced(versions)
         last = self.listener.last_seq
         identity = self._check_server()
         if last is not None and seq < last:
@@ -497,6 +531,27 @@ class Hub:
             stale.update(self.subscriptions.take_failed())
             self._rerun(stale, 0)
         return seq
+
+    def status(self) -> dict[str, object]:
+        """What this process says about itself in its status record (the CLI's ``status``)."""
+        return {
+            "id": self.process_id,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "kind": "streamlit" if self.bridge.runtime_exists() else "worker",
+            "started": self._started,
+            "version": __version__,
+            "sessions": self.subscriptions.session_count(),
+            "subscriptions": len(self.subscriptions.keys()),
+            "cache_entries": len(self.cache),
+            "cache_bytes": self.cache.size,
+            "listener": {
+                "synced": self.listener.synced,
+                "sequence": self.listener.last_seq,
+                "resyncs": self.stats.resyncs,
+            },
+            "reruns": self.stats.reruns_requested,
+        }
 
     def _check_evictions(self) -> None:
         """Under an allkeys-* policy, when Redis evicted anything, look again at what is cached.

@@ -272,6 +272,7 @@ class LockManager:
         self._lock = threading.Lock()
         self._unlock_waiters: dict[str, set[threading.Event]] = {}
         self._wake = threading.Event()
+        self._on_idle: list[Callable[[], None]] = []
         self._closed = False
         self._thread: threading.Thread | None = None
 
@@ -328,6 +329,27 @@ class LockManager:
     def dropped(self, lock: KeyLock) -> None:
         with self._lock:
             self._held.discard(lock)
+            idle = not self._held
+            callbacks, self._on_idle = (self._on_idle, []) if idle else ([], self._on_idle)
+        for callback in callbacks:
+            callback()
+
+    def held_count(self) -> int:
+        """How many keys' Redis locks this process holds."""
+        with self._lock:
+            return len(self._held)
+
+    def held_by_caller(self, key: str) -> KeyLock | None:
+        """``key``'s lock if the calling thread holds it."""
+        return self._held_here(key)
+
+    def on_idle(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once no lock is held any more (now, if none is)."""
+        with self._lock:
+            if self._held:
+                self._on_idle.append(callback)
+                return
+        callback()
 
     # -- release notifications ------------------------------------------------
 

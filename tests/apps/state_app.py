@@ -1,6 +1,7 @@
 """The app the integration tests drive; each session's behaviour comes from its query string.
 
     ?op=set&key=x&val=5   write x (a string) on every run
+    &ttl=2                ...with a lifetime of 2 s
     ?op=del&key=x         delete x
     ?op=incr&key=n&tag=t  add 1 to n once per tag, under server_state_lock
     &tag=name             append "name" to $SRS_TEST_RUN_LOG on every run
@@ -38,7 +39,9 @@ def show() -> None:
 
 
 try:
-    if op == "set":
+    if op == "set" and params.get("ttl"):
+        server_state.set(key, params.get("val", ""), ttl=float(params["ttl"]))
+    elif op == "set":
         server_state[key] = params.get("val", "")
     elif op == "del":
         server_state.pop(key, None)

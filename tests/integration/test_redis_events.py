@@ -57,6 +57,9 @@ class Recorder:
     def session_active(self, session_id: str) -> bool:
         return True
 
+    def attach_logging(self, logger_name: str) -> None:
+        pass
+
     def view(self, hub: Hub, key: str) -> object:
         """What the viewer's page shows of ``key`` (reading subscribes it)."""
         self.viewing.on = True
@@ -227,3 +230,58 @@ def test_a_failover_to_a_replica_that_missed_changes_is_noticed() -> None:
             proxy.close()
         replica.close()
         primary.close()
+
+
+WORKER = """
+import sys
+from streamlit_redis_state import Changed, Resynced, configure, server_state
+configure(url=sys.argv[1], namespace="wk", ping_interval=0.3, ping_deadline=1.0)
+watch = server_state.watch("job", timeout=20)
+print("ready", flush=True)  # watching: every change from now on is reported
+for event in watch:
+    if isinstance(event, Changed):
+        value = server_state.get(event.key)
+        print("changed", event.key, value, flush=True)
+        if value == "stop":
+            break
+    elif isinstance(event, Resynced):
+        print("resynced", *event.keys, flush=True)
+"""
+
+
+def test_a_plain_worker_process_watches_changes_through_a_reconnect(
+    redis_server: RedisServer,
+) -> None:
+    import subprocess
+    import sys
+
+    proxy = FaultProxy(redis_server.port)  # the worker's link, to cut it on purpose
+    worker = subprocess.Popen(
+        [sys.executable, "-c", WORKER, f"redis://127.0.0.1:{proxy.port}/0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,  # its log (the lost connection) is not what is checked
+        text=True,
+    )
+    try:
+        assert worker.stdout is not None
+        assert worker.stdout.readline().strip() == "ready"
+        hub = hub_at(redis_server.url, "wk")
+        try:
+            hub.set("job", codec.encode("one"))
+            assert worker.stdout.readline().split() == ["changed", "job", "one"]
+            proxy.set_mode("reset")  # cut, and no reconnect gets through for now
+            hub.set("job", codec.encode("two"))  # published while the worker is away
+            proxy.set_mode("pass")
+            # Missed by pub/sub, found by the resync, and said so.
+            assert worker.stdout.readline().split() == ["resynced", "job"]
+            assert worker.stdout.readline().split() == ["changed", "job", "two"]
+            hub.set("job", codec.encode("stop"))
+            assert worker.stdout.readline().split() == ["changed", "job", "stop"]
+            assert worker.wait(20) == 0
+        finally:
+            hub.close()
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(5)
+        proxy.close()

@@ -172,3 +172,33 @@ def test_a_key_read_in_a_fragment_reruns_only_the_fragment(
     finally:
         writer.close()
         pane.close()
+
+
+def test_an_expiring_key_reruns_its_readers_on_every_replica(
+    replicas: tuple[StreamlitServer, StreamlitServer],
+) -> None:
+    a, b = replicas
+    writer = a.session("op=set&key=otp&val=1234&ttl=1.5")
+    writer.wait_text("otp=1234")
+    writer.close()
+    readers = [a.session("key=otp"), b.session("key=otp")]
+    try:
+        for reader in readers:
+            reader.wait_text("otp=1234")
+        # Gone within its lifetime plus a ping, on both replicas, nobody clicking.
+        for reader in readers:
+            reader.wait_text("otp=<missing>", timeout=10)
+    finally:
+        for reader in readers:
+            reader.close()
+
+
+def test_the_librarys_log_shows_under_streamlit_run(
+    replicas: tuple[StreamlitServer, StreamlitServer],
+) -> None:
+    a, _ = replicas
+    s = a.session("key=anything")
+    s.wait_text("anything=<missing>")
+    s.close()
+    out = a.output()
+    assert "streamlit_redis_state" in out and "namespace 'it'" in out, out[-2000:]

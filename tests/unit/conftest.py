@@ -66,6 +66,9 @@ class FakeStreamlit:
     def session_active(self, session_id: str) -> bool:
         return session_id in self.alive
 
+    def attach_logging(self, logger_name: str) -> None:
+        pass
+
     # -- for tests -----------------------------------------------------------
 
     def session(

@@ -351,3 +351,53 @@ def test_a_new_replication_id_is_a_possible_loss(
         state.listener.kick()
         reconnect(state)
     assert st_fake.rerun_sessions() == ["s"]
+
+
+def test_an_expired_key_reruns_its_readers_everywhere_and_reads_as_missing(
+    state: Hub, st_fake: FakeStreamlit, other: Hub, server: fakeredis.FakeServer, clock: Clock
+) -> None:
+    """Per-key expiry without keyspace notifications: the tick deletes what is due."""
+    server_state.set("otp", "1234", ttl=60)
+    deliver(other)
+    other.bridge.run_as("o", lambda: other.read("otp"))  # type: ignore[attr-defined]
+    st_fake.run_as("s", lambda: server_state.otp)
+    raw = fakeredis.FakeRedis(server=server)
+    ks = state.store.keyspace
+    # Its lifetime ends (Redis's clock): the value goes, the expiry is due.
+    raw.delete(ks.value("otp"))
+    raw.zadd(ks.expiries, {"otp": 0})
+    clock.advance(state.settings.ping_interval)
+    deliver(state)  # the ping goes out
+    deliver(state)  # its answer: the tick deletes the key for everyone
+    deliver(other)
+    assert st_fake.rerun_sessions() == ["s"]
+    assert other.bridge.rerun_sessions() == ["o"]  # type: ignore[attr-defined]
+    assert server_state.get("otp") is None and "otp" not in list(server_state)
+
+
+def test_a_lifetime_is_set_renewed_and_removed(state: Hub, server: fakeredis.FakeServer) -> None:
+    raw = fakeredis.FakeRedis(server=server)
+    ks = state.store.keyspace
+    server_state.set("k", 1, ttl=30)
+    assert 0 < raw.pttl(ks.value("k")) <= 30_000 and raw.zscore(ks.expiries, "k")
+    server_state.set("k", 1, ttl=300)  # the same bytes: renewed, no change
+    assert raw.pttl(ks.value("k")) > 30_000
+    server_state.k = 2  # assigned without a lifetime: lasts
+    assert raw.pttl(ks.value("k")) == -1 and raw.zscore(ks.expiries, "k") is None
+    assert server_state.expire("k", 5) is True and 0 < raw.pttl(ks.value("k")) <= 5000
+    assert server_state.expire("k", None) is True and raw.pttl(ks.value("k")) == -1
+    assert server_state.expire("missing", 5) is False
+    with pytest.raises(ValueError):
+        server_state.set("k", 1, ttl=0)
+
+
+def test_every_process_leaves_a_status_record(state: Hub, other: Hub, clock: Clock) -> None:
+    import json
+
+    clock.advance(state.settings.ping_interval)
+    deliver(state)
+    deliver(state)
+    records = [json.loads(r) for r in state.store.processes()]
+    assert state.process_id in {r["id"] for r in records}
+    mine = next(r for r in records if r["id"] == state.process_id)
+    assert mine["listener"]["synced"] is True and "cache_bytes" in mine

@@ -224,3 +224,26 @@ def test_a_waiter_whose_run_streamlit_stops_leaves_the_queue(
     h.join()
     with server_state_lock.get("q", timeout=1):  # nothing leaked
         pass
+
+
+def test_configure_while_a_lock_is_held_releases_it_where_it_was_taken(
+    server: fakeredis.FakeServer,
+) -> None:
+    """r22: release() went to the new hub (RuntimeError) and the lease was orphaned."""
+    from streamlit_redis_state.engine import process
+
+    raw = fakeredis.FakeRedis(server=server)
+    process.install(None)
+    process.reconfigure({"namespace": "rc"}, client=fakeredis.FakeRedis(server=server))
+    try:
+        lock = server_state_lock["k"]
+        assert lock.acquire()
+        process.reconfigure(
+            {"namespace": "rc", "lock_timeout": 3}, client=fakeredis.FakeRedis(server=server)
+        )
+        server_state_lock["k"].release()  # anchor style: another StateLock object
+        assert raw.exists("srs:{rc}:lock:k") == 0
+        with server_state_lock.get("k", timeout=0.5):  # free at once
+            pass
+    finally:
+        process.reconfigure({}, client=None)

@@ -24,6 +24,8 @@ WITH_PRELUDE = frozenset(
         "presence_update",
         "lock_release",
         "read",
+        "expire",
+        "tick",
     }
 )
 #: Scripts that only read or touch one lock key.

@@ -1,5 +1,6 @@
 -- Delete a key, value or list, and hand back what it held (pop is one step).
 -- KEYS[3] value   KEYS[4] key registry   KEYS[5] lock   KEYS[6] list   KEYS[7] list bases
+-- KEYS[8] expiries
 -- ARGV[9] fencing token ('' = unfenced)
 -- Returns {outcome, version, epoch, old}: outcome 1 deleted (old is the value's
 -- blob, a list as one blob), 0 absent, -1 fenced.
@@ -24,4 +25,5 @@ else
   redis.call('DEL', KEYS[3])
 end
 redis.call('SREM', KEYS[4], ARGV[3])
+redis.call('ZREM', KEYS[8], ARGV[3])
 return finish(1, publish_change(e), e, old)
