@@ -169,3 +169,21 @@ def resolve(overrides: dict[str, Any]) -> Settings:
         source = "configure()"
     values.update({k: v for k, v in overrides.items() if v is not None})
     return replace(Settings(), **values, source=source).validate()
+
+
+def from_values(values: dict[str, Any], source: str) -> Settings:
+    """Settings from one source alone (an ``st.connection``'s secrets and arguments).
+
+    Text values (from a secrets file) are converted like the environment's;
+    the key ``type`` is ``st.connection``'s own and is ignored. Unknown
+    names are refused, naming ``source``.
+    """
+    values = {k: v for k, v in values.items() if k != "type" and v not in (None, "")}
+    unknown = set(values) - set(_option_names())
+    if unknown:
+        raise ConfigurationError(f"{source}: unknown setting(s): {', '.join(sorted(unknown))}")
+    typed: dict[str, Any] = {
+        name: _coerce(name, raw, source) if isinstance(raw, str) else raw
+        for name, raw in values.items()
+    }
+    return replace(Settings(), **typed, source=source).validate()
