@@ -241,6 +241,37 @@ class ServerState(MutableMapping[str, Any]):
             yield value
             self[key] = value
 
+    def tail(self, key: str, n: int) -> list[Any]:
+        """The last ``n`` items of the list at ``key`` (fewer if it is shorter).
+
+        For lists grown with :meth:`append` (a chat room, an event feed): only
+        those items are read, sent and cached, so drawing the newest 100
+        messages costs the same for a room of 100 or of 10,000. Reading
+        subscribes, like any read. A missing key gives ``[]``; a list written
+        whole is read whole and sliced.
+        """
+        key = check_key(key)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError(f"n must be an int >= 0, got {n!r}")
+        snap = self._hub().read_last(key, n)
+        if snap.blob is None:
+            return []
+        value = codec.decode(snap.blob, key=key)
+        if type(value) is not list:
+            raise TypeError(f"server_state[{key!r}] holds a {type(value).__name__}, not a list")
+        return value[-n:] if n else []
+
+    def length(self, key: str) -> int:
+        """How many items the list at ``key`` holds (0 if missing); subscribes like a read."""
+        key = check_key(key)
+        snap = self._hub().read_last(key, 0)
+        if snap.length or snap.blob is None:
+            return snap.length
+        value = codec.decode(snap.blob, key=key)
+        if type(value) is not list:
+            raise TypeError(f"server_state[{key!r}] holds a {type(value).__name__}, not a list")
+        return len(value)
+
     def append(self, key: str, *items: Any, max_len: int | None = None) -> int:
         """Append ``items`` to the list at ``key`` atomically; returns the new length.
 

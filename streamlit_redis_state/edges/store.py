@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import fakeredis
@@ -73,6 +73,9 @@ class Snapshot:
     bodies: bytes | None = None
     count: int = 0
     list_base: int = 0
+    #: For the last items of a list (:meth:`RedisStore.read_last`): the
+    #: whole list's length.
+    length: int = 0
 
     @classmethod
     def of_list(cls, bodies: bytes, count: int, version: int, epoch: str, base: int) -> Snapshot:
@@ -241,6 +244,21 @@ class RedisStore:
         if blob:  # the key holds a plain value now: no tail to speak of
             return Tail([], int(version), _text(epoch), -1, 0)
         return Tail(list(items), int(version), _text(epoch), int(base), int(length))
+
+    def read_last(self, key: str, n: int) -> Snapshot:
+        """The last ``n`` items of a list key, as one list blob, with the list's length.
+
+        Costs O(n), however long the list. A key holding a plain value (a
+        list written whole) comes back whole; the caller slices it.
+        """
+        blob, items, version, epoch, base, length = self._attempts(
+            lambda _: self._read_call(key, -n if n else 2**31)
+        )
+        if blob or not int(length):
+            return Snapshot(blob or None, int(version), _text(epoch))
+        bodies, count = join_items(list(items)) if items else (b"", 0)
+        snap = Snapshot.of_list(bodies, count, int(version), _text(epoch), int(base))
+        return replace(snap, length=int(length))
 
     def read_many(self, keys: list[str]) -> dict[str, Snapshot]:
         if not keys:

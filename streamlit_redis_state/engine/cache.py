@@ -64,6 +64,8 @@ class ProcessCache:
         #: sync, ``""`` while Redis holds no data.
         self.epoch: str | None = None
         self._flights: dict[str, _Flight] = {}
+        # key -> the cache keys of views of it (its last n items), dropped with it
+        self._views: dict[str, set[str]] = {}
 
     # -- reads ----------------------------------------------------------------
 
@@ -134,13 +136,20 @@ class ProcessCache:
 
     # -- writes -----------------------------------------------------------------
 
-    def put(self, key: str, snap: Snapshot, generation: int | None) -> None:
-        """Cache ``snap``, fetched under ``generation``, unless something newer is known."""
+    def put(
+        self, key: str, snap: Snapshot, generation: int | None, *, view_of: str | None = None
+    ) -> None:
+        """Cache ``snap``, fetched under ``generation``, unless something newer is known.
+
+        ``view_of``: ``key`` caches a view of that key (its last items): it is
+        versioned and invalidated with it.
+        """
         current = self.generation()
         with self._lock:
-            latest = self._latest.get(key)
+            versioned = view_of or key
+            latest = self._latest.get(versioned)
             if latest is None or snap.version > latest:
-                self._remember(key, snap.version)
+                self._remember(versioned, snap.version)
             if self.epoch == "" and snap.epoch and current is not None:
                 # The data was empty at the last sync and a first write has
                 # since created it; its notification may still be in flight.
@@ -149,10 +158,12 @@ class ProcessCache:
                 generation is None
                 or current != generation
                 or snap.epoch != self.epoch
-                or snap.version < self._latest.get(key, 0)
+                or snap.version < self._latest.get(versioned, 0)
             ):
                 return
             self._store(key, snap)
+            if view_of is not None:
+                self._views.setdefault(view_of, set()).add(key)
 
     def _store(self, key: str, snap: Snapshot) -> None:
         """Under the lock: cache ``snap``, and make room, least recently used out."""
@@ -167,8 +178,12 @@ class ProcessCache:
             self._bytes -= _size(evicted)
 
     def _drop(self, key: str) -> None:
-        """Under the lock: forget ``key``'s entry, if any."""
-        snap = self._entries.pop(key, None)
+        """Under the lock: forget ``key``'s entry, and the views of it, if any."""
+        for name in (key, *self._views.pop(key, ())):
+            self._drop_entry(name)
+
+    def _drop_entry(self, name: str) -> None:
+        snap = self._entries.pop(name, None)
         if snap is not None:
             self._bytes -= _size(snap)
 
@@ -217,7 +232,7 @@ class ProcessCache:
                 self._remember(n.key, n.version)
             cached = self._entries.get(n.key)
             if cached is not None and cached.version < n.version:
-                self._drop(n.key)
+                self._drop_entry(n.key)
                 if (
                     n.appended is not None
                     and cached.bodies is not None
@@ -226,6 +241,12 @@ class ProcessCache:
                     self._bases[n.key] = cached
             if n.appended is None:
                 self._bases.pop(n.key, None)
+            views = self._views.get(n.key, set())
+            for view in list(views):
+                snap = self._entries.get(view)
+                if snap is None or snap.version < n.version:
+                    self._drop_entry(view)
+                    views.discard(view)
         return True
 
     def resync(self, epoch: str, versions: dict[str, int]) -> tuple[str | None, list[str]]:
@@ -269,6 +290,7 @@ class ProcessCache:
     def _clear(self) -> None:
         self._entries.clear()
         self._bases.clear()
+        self._views.clear()
         self._bytes = 0
 
     def _epoch_lost(self, epoch: str) -> bool:

@@ -253,6 +253,27 @@ class Hub:
         self.cache.put(key, snap, generation)
         return snap
 
+    def read_last(self, key: str, n: int, *, subscribe: bool = True) -> Snapshot:
+        """The last ``n`` items of a list key (and its length), subscribing like a read.
+
+        Cached as a view of the key: O(n) to fetch and to keep, however long
+        the list, and dropped with the key's next change.
+        """
+        place = self._reader() if subscribe else None
+        if place is not None:
+            self.subscriptions.add(key, place)
+        view = f"{key}\x00last:{n}"
+        snap = self.cache.get(view)
+        if snap is None:
+            generation = self._generation()
+            snap = self.store.read_last(key, n)
+            self.stats.redis_reads += 1
+            self.cache.put(view, snap, generation, view_of=key)
+        if place is not None:
+            self.subscriptions.add(key, place, snap.version)
+            self.bridge.watch_disconnect(place.session_id)
+        return snap
+
     def read_many(self, keys: list[str], *, subscribe: bool = True) -> dict[str, Snapshot]:
         place = self._reader() if subscribe else None
         if place is not None:

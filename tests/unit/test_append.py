@@ -123,3 +123,33 @@ def test_max_len_keeps_the_newest_items(state: Hub) -> None:
     assert 5 <= len(value) <= 10
     with pytest.raises(ValueError):
         server_state.append("capped", 1, max_len=0)
+
+
+def test_tail_reads_only_the_items_it_returns(
+    state: Hub, st_fake: FakeStreamlit, other: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(50):
+        other.append("room", [codec.encode(i)], 0)
+    deliver(state)
+    seen: list[int] = []
+    real = state.store.read_last
+
+    def spy(key: str, n: int):  # type: ignore[no-untyped-def]
+        snap = real(key, n)
+        seen.append(snap.count)
+        return snap
+
+    monkeypatch.setattr(state.store, "read_last", spy)
+    assert st_fake.run_as("pane", lambda: server_state.tail("room", 3)) == [47, 48, 49]
+    assert st_fake.run_as("pane", lambda: server_state.length("room")) == 50
+    assert seen == [3, 0]  # three items moved, then none
+    assert server_state.tail("room", 3) == [47, 48, 49]  # a second reader: from the cache
+    assert seen == [3, 0]
+    other.append("room", [codec.encode(50)], 0)
+    deliver(state)
+    assert st_fake.rerun_sessions() == ["pane"]  # reading the tail subscribed it
+    assert server_state.tail("room", 3) == [48, 49, 50]
+    assert server_state.tail("room", 100)[:2] == [0, 1] and server_state.tail("room", 0) == []
+    assert server_state.tail("missing", 5) == [] and server_state.length("missing") == 0
+    server_state.plain = [1, 2, 3]
+    assert server_state.tail("plain", 2) == [2, 3] and server_state.length("plain") == 3
