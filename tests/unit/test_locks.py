@@ -11,7 +11,7 @@ import pytest
 from streamlit_redis_state import LockLost, LockTimeout, server_state, server_state_lock
 from streamlit_redis_state.base import codec
 from streamlit_redis_state.engine.hub import Hub
-from tests.harness import wait_until
+from support.processes import wait_until
 
 from .conftest import Clock, FakeStreamlit, deliver, other_process
 
