@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 APT    := $(shell command -v apt-get 2>/dev/null)
 ROOT   := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
-.PHONY: test lint unit integration browser demo bench venv system-deps clean
+.PHONY: test lint unit integration compat browser demo bench venv system-deps clean
 
 # The browser tier needs Chromium; `make demo` does not.
 test browser: NEED_BROWSER := yes
@@ -48,6 +48,10 @@ unit: venv
 
 integration: venv system-deps
 	$(BIN)/pytest -q tests/integration
+
+# streamlit-server-state users' apps, unchanged but for the import line, on two replicas.
+compat: venv system-deps
+	$(BIN)/pytest -q tests/compat
 
 browser: venv system-deps
 	$(BIN)/pytest -q tests/browser

@@ -5,7 +5,8 @@ One module per concern:
 - `processes`: free ports, waiting, stopping by pid; `RedisServer` and
   `StreamlitServer` (a `streamlit run` replica, or an `st.App` under uvicorn).
 - `sessions`: `HeadlessSession`, a websocket client of Streamlit's protocol
-  that records every run the server pushes.
+  that records every run the server pushes and uses widgets, fragments and
+  pages as a browser does.
 - `faultproxy`: `FaultProxy`, a TCP proxy that passes, silently drops
   (half-open link) or resets connections.
 - `topology`: the `make demo` topology (redis-server, N replicas, nginx),

@@ -200,8 +200,9 @@ class StreamlitServer:
         except OSError:
             return False
 
-    def session(self, query: str = "") -> HeadlessSession:
-        return HeadlessSession(self.port, query)
+    def session(self, query: str = "", page: str = "", name: str = "") -> HeadlessSession:
+        """A new tab on this replica, at ``/<page>?<query>``."""
+        return HeadlessSession(self.port, query, page, name)
 
     def stop(self) -> None:
         stop_process(self.proc)
