@@ -43,6 +43,10 @@ class ScriptPlace:
     #: Whether the run's script body has started; widget callbacks run before
     #: it, and what they read is not drawn on the page.
     drawing: bool = True
+    #: Whether Streamlit told this run to stop (``runner.fastReruns`` replaced
+    #: it): it goes on until its next ``st.*`` call, but what it draws is not
+    #: what the page will show.
+    superseded: bool = False
 
 
 class Bridge(Protocol):
@@ -193,6 +197,7 @@ class StreamlitBridge:
         run = getattr(ctx, "parallel_coordinator", None) or ctx
         fragments = getattr(ctx, "fragment_ids_this_run", None)
         main_thread = getattr(ctx, "_main_thread_ident", None)
+        requests = getattr(getattr(ctx, "script_requests", None), "_state", None)
         return ScriptPlace(
             ctx.session_id,
             _current_fragment_id(),
@@ -200,6 +205,7 @@ class StreamlitBridge:
             frozenset(fragments) if fragments else None,
             main_thread is None or main_thread == threading.get_ident(),
             bool(getattr(ctx, "_has_script_started", True)),
+            getattr(requests, "name", "") == "STOP",
         )
 
     def yield_point(self) -> None:
@@ -390,11 +396,20 @@ def _rerun_now(session: Any, fragment_ids: set[str] | None) -> None:
         if fragment_ids is not None:
             live = [fid for fid in sorted(fragment_ids) if session.has_fragment(fid)]
             if live:
+                runner = getattr(session, "_scriptrunner", None)
                 for fid in live:
                     state = type(base)()
                     state.CopyFrom(base)
                     state.fragment_id = fid
                     session.request_rerun(state)
+                if runner is not None and getattr(session, "_scriptrunner", None) is not runner:
+                    # The runner had finished its run, but the session had not
+                    # yet handled that run's events (they wait behind this call
+                    # on the loop). Streamlit would not queue the fragment on it,
+                    # started a new runner, and now ignores the old runner's
+                    # events: the finished run's output never reaches the
+                    # browser. Only a full rerun repaints the page.
+                    session.request_rerun(base)
                 return
             # The fragments are gone (a full run is replacing them): rerun it all.
         # The script runner stores only query string, page and context in the

@@ -190,8 +190,10 @@ class Subscriptions:
         or the fragment being rerun) needs nothing unless the run already drew
         the key before the change: the rest of the run reads the new value.
         Anything else that shows an older version reruns: the top level after
-        a fragment's change, or everything after a change from a worker
-        thread. ``force`` (``force_rerun_bound_sessions``) reruns every scope.
+        a fragment's change, everything after a change from a worker thread,
+        and everything after a change from a run Streamlit has replaced (the
+        run that replaced it may have drawn the key already).
+        ``force`` (``force_rerun_bound_sessions``) reruns every scope.
         """
         out = Reruns()
         sid = place.session_id
@@ -200,7 +202,8 @@ class Subscriptions:
                 if not force:
                     if shown.version >= version:
                         continue
-                    if place.script_thread and shown.run is not place.run:
+                    drawing = place.script_thread and not place.superseded
+                    if drawing and shown.run is not place.run:
                         redrawn = place.fragment_run is None or (
                             scope is not None and scope in place.fragment_run
                         )

@@ -80,13 +80,16 @@ class FakeStreamlit:
         fragment_run: frozenset[str] | None = None,
         script_thread: bool = True,
         drawing: bool = True,
+        superseded: bool = False,
     ) -> contextvars.Token[ScriptPlace | None]:
         """Code from here on runs in session ``sid``: in a new run unless ``run`` is given.
 
         ``drawing=False`` is a widget callback: it runs before the script body.
         """
         self.alive.add(sid)
-        place = ScriptPlace(sid, fragment, run or object(), fragment_run, script_thread, drawing)
+        place = ScriptPlace(
+            sid, fragment, run or object(), fragment_run, script_thread, drawing, superseded
+        )
         return _place.set(place)
 
     def run_as(

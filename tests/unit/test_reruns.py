@@ -201,3 +201,14 @@ def test_quiet_writes_rerun_nobody_not_even_a_stale_writer(
 
     st_fake.run_as("a", quietly)
     assert reruns(st_fake, state) == []
+
+
+def test_a_write_by_a_run_streamlit_replaced_reruns_the_page(
+    st_fake: FakeStreamlit, state: Hub
+) -> None:
+    """fastReruns: the new run drew the key, then the replaced run wrote it."""
+    server_state.k = 0
+    deliver(state)
+    st_fake.run_as("s", lambda: server_state.k)  # the new run has drawn k = 0
+    st_fake.run_as("s", lambda: server_state.__setitem__("k", 1), superseded=True)  # the old
+    assert reruns(st_fake, state) == [("s", None)]
