@@ -47,6 +47,9 @@ class ScriptPlace:
     #: it): it goes on until its next ``st.*`` call, but what it draws is not
     #: what the page will show.
     superseded: bool = False
+    #: The depth of the chain of changes that started this run (see
+    #: :meth:`Bridge.request_rerun`); 0 for a run a person started.
+    chain: int = 0
 
 
 class Bridge(Protocol):
@@ -66,8 +69,12 @@ class Bridge(Protocol):
 
     def set_release_callback(self, callback: Callable[[str], None]) -> None: ...
 
-    def request_rerun(self, session_id: str, fragment_ids: set[str] | None) -> bool:
-        """Rerun a session (whole app, or only fragments); ``False`` if it is gone."""
+    def request_rerun(self, session_id: str, fragment_ids: set[str] | None, chain: int = 0) -> bool:
+        """Rerun a session (whole app, or only fragments); ``False`` if it is gone.
+
+        ``chain``: the depth of the change that asks; the run it starts says
+        so in its :attr:`ScriptPlace.chain`.
+        """
         ...
 
     def runtime_exists(self) -> bool:
@@ -179,9 +186,18 @@ class StreamlitBridge:
         self._release_callback: Callable[[str], None] | None = None
         self._hooked: set[str] = set()
         self._hooked_lock = threading.Lock()
-        # Reruns asked for but not yet handed to Streamlit, merged per session.
+        # Reruns asked for but not yet handed to Streamlit, merged per session,
+        # with the deepest chain that asked.
         self._pending: dict[str, set[str] | None] = {}
+        self._pending_chain: dict[str, int] = {}
         self._pending_lock = threading.Lock()
+        # A runner started by one of our reruns (known by its ScriptRequests,
+        # which its runs' context holds) -> the chain depth that started it.
+        self._chains: weakref.WeakKeyDictionary[object, int] = weakref.WeakKeyDictionary()
+        # While a rerun request of ours is being handed to Streamlit: session
+        # -> (its runner before, the depth). The runner it starts may run its
+        # script before the request returns; its first look claims the depth.
+        self._handing: dict[str, tuple[object, int]] = {}
 
     # -- where the caller runs ------------------------------------------------
 
@@ -197,7 +213,8 @@ class StreamlitBridge:
         run = getattr(ctx, "parallel_coordinator", None) or ctx
         fragments = getattr(ctx, "fragment_ids_this_run", None)
         main_thread = getattr(ctx, "_main_thread_ident", None)
-        requests = getattr(getattr(ctx, "script_requests", None), "_state", None)
+        requests = getattr(ctx, "script_requests", None)
+        state = getattr(requests, "_state", None)
         return ScriptPlace(
             ctx.session_id,
             _current_fragment_id(),
@@ -205,8 +222,28 @@ class StreamlitBridge:
             frozenset(fragments) if fragments else None,
             main_thread is None or main_thread == threading.get_ident(),
             bool(getattr(ctx, "_has_script_started", True)),
-            getattr(requests, "name", "") == "STOP",
+            getattr(state, "name", "") == "STOP",
+            self._chain(ctx.session_id, requests),
         )
+
+    def _chain(self, session_id: str, requests: object) -> int:
+        """The chain depth of the run whose runner has ``requests`` (0: a person's run)."""
+        if requests is None:
+            return 0
+        depth = self._chains.get(requests)
+        if depth is not None:
+            return depth
+        handing = self._handing.get(session_id)
+        if handing is None:
+            return 0
+        before, depth = handing
+        rt = _runtime()
+        session = rt.get_app_session(session_id) if rt is not None else None
+        runner = getattr(session, "_scriptrunner", None)
+        if runner is None or runner is before or getattr(runner, "_requests", None) is not requests:
+            return 0
+        self._chains[requests] = depth  # the runner our request started
+        return depth
 
     def yield_point(self) -> None:
         """Let Streamlit stop or restart the calling script run here, if it was asked to.
@@ -316,7 +353,7 @@ class StreamlitBridge:
         except Exception:
             return False
 
-    def request_rerun(self, session_id: str, fragment_ids: set[str] | None) -> bool:
+    def request_rerun(self, session_id: str, fragment_ids: set[str] | None, chain: int = 0) -> bool:
         """Ask Streamlit to rerun a session: the whole app, or only the given fragments.
 
         Returns ``False`` when the session is gone (disconnected or never known
@@ -336,6 +373,7 @@ class StreamlitBridge:
             return False
         with self._pending_lock:
             scheduled = session_id in self._pending
+            self._pending_chain[session_id] = max(chain, self._pending_chain.get(session_id, 0))
             if not scheduled:
                 self._pending[session_id] = None if fragment_ids is None else set(fragment_ids)
             else:
@@ -351,13 +389,21 @@ class StreamlitBridge:
         def run() -> None:
             with self._pending_lock:
                 frags = self._pending.pop(session_id, None)
-            _rerun_now(session, frags)
+                depth = self._pending_chain.pop(session_id, 0)
+            self._handing[session_id] = (getattr(session, "_scriptrunner", None), depth)
+            try:
+                started = _rerun_now(session, frags)
+            finally:
+                self._handing.pop(session_id, None)
+            if started is not None:
+                self._chains[started] = depth
 
         try:
             session._event_loop.call_soon_threadsafe(run)
         except RuntimeError:  # the loop closed: the session is shutting down
             with self._pending_lock:
                 self._pending.pop(session_id, None)
+                self._pending_chain.pop(session_id, None)
             return False
         return True
 
@@ -389,8 +435,15 @@ def _live_client_state(session: Any) -> Any:
     return state
 
 
-def _rerun_now(session: Any, fragment_ids: set[str] | None) -> None:
-    """On the session's event loop: request the rerun with the session's page and query."""
+def _rerun_now(session: Any, fragment_ids: set[str] | None) -> object | None:
+    """On the session's event loop: request the rerun with the session's page and query.
+
+    Returns the ScriptRequests of the runner the request started, if it
+    started one (with ``runner.fastReruns`` a full rerun does): the runs of
+    that runner are the ones this rerun caused. A request queued on a runner
+    already running is not told apart from the run in progress.
+    """
+    before = getattr(session, "_scriptrunner", None)
     try:
         base = _live_client_state(session)
         if fragment_ids is not None:
@@ -410,13 +463,22 @@ def _rerun_now(session: Any, fragment_ids: set[str] | None) -> None:
                     # events: the finished run's output never reaches the
                     # browser. Only a full rerun repaints the page.
                     session.request_rerun(base)
-                return
+                return _new_requests(session, before)
             # The fragments are gone (a full run is replacing them): rerun it all.
         # The script runner stores only query string, page and context in the
         # session's client state, so this re-clicks no button.
         session.request_rerun(base)
     except Exception:
         logger.debug("rerun request failed", exc_info=True)
+    return _new_requests(session, before)
+
+
+def _new_requests(session: Any, before: object) -> object | None:
+    """The ScriptRequests of the session's runner, if it is not the one it had ``before``."""
+    runner = getattr(session, "_scriptrunner", None)
+    if runner is None or runner is before:
+        return None
+    return getattr(runner, "_requests", None)
 
 
 __all__ = ["Bridge", "ScriptPlace", "StreamlitBridge"]

@@ -12,9 +12,11 @@ Reruns follow three rules (see :mod:`.subscriptions`):
 * a change reruns every part of every page that shows an older version;
 * the session that made the change reruns only what it drew before the
   change (or everything, when the change came from a worker thread);
-* every change carries the depth of the chain of changes that led to it, and
-  a change past :data:`MAX_CHAIN` reruns nobody: two scripts that write at
-  their top level cannot rerun each other forever.
+* every change carries the depth of the chain of changes that led to it
+  (a person's action starts one). The change that passes :data:`MAX_CHAIN`
+  still reruns the other pages, so readers show the last value, but not its
+  writer; a change made by a run it caused reruns nobody. Two scripts that
+  write at their top level cannot rerun each other forever.
 """
 
 from __future__ import annotations
@@ -51,9 +53,9 @@ quiet_depth: contextvars.ContextVar[int] = contextvars.ContextVar(
     "streamlit_redis_state_quiet", default=0
 )
 
-#: The longest chain of change -> rerun -> change that still reruns anyone. A
-#: person's action starts a chain at 0; a script that rewrites at its top
-#: level a key it reads there runs at most MAX_CHAIN + 1 times per action.
+#: The longest chain of change -> rerun -> change that runs on. A person's
+#: action starts a chain; a script that rewrites at its top level a key it
+#: reads there runs at most MAX_CHAIN + 1 times per action.
 MAX_CHAIN = 3
 #: Seconds between two warnings about stopped chains on the same key.
 _CHAIN_WARNING_EVERY = 60.0
@@ -390,11 +392,14 @@ class Hub:
         made quiet: stored and seen by every cache, rerunning nobody.
         """
         place = self._place()
-        depth = 1 + (self.subscriptions.depth(place) if place is not None else 0)
+        # A run a change caused has that change's depth; a person's run (or a
+        # worker thread with the session's context) starts a new chain.
+        chain = place.chain if place is not None and place.script_thread else 0
+        depth = 1 + chain
         quiet = quiet_depth.get() > 0
         if depth > MAX_CHAIN and not quiet:
-            quiet = True
             self._warn_chain(key)
+            quiet = depth > MAX_CHAIN + 1  # made by a run the last change caused
         origin = f"{self.process_id}:{place.session_id if place else ''}"
         token = self.locks.token_for(key) if fenced else ""
         writer = Writer(origin=origin, quiet=quiet, token=token, depth=depth)
@@ -408,7 +413,7 @@ class Hub:
         logger.warning(
             "server_state[%r]: stopped a chain of %d changes that each reran a session that "
             "changed it again (a script writing at its top level a key it also reads?); "
-            "this change is stored but reruns nobody",
+            "the change is stored and shown, but does not rerun its writer",
             key,
             MAX_CHAIN + 1,
         )
@@ -457,7 +462,7 @@ class Hub:
             self.cache.put(key, snap, generation)
         else:
             self.changed_here(key, result.version)
-        if place is not None and not writer.quiet:
+        if place is not None and not writer.quiet and writer.depth <= MAX_CHAIN:
             stale = self.subscriptions.stale_for_writer(key, result.version, place, force)
             self._rerun(stale, writer.depth)
 
@@ -631,6 +636,5 @@ class Hub:
         alive = self.bridge.runtime_exists()
         for sid, frags in targets.items():
             self.stats.reruns_requested += 1
-            self.subscriptions.caused(sid, depth)
-            if not self.bridge.request_rerun(sid, frags) and alive:
+            if not self.bridge.request_rerun(sid, frags, depth) and alive:
                 self.drop_session(sid)

@@ -8,9 +8,7 @@ Each subscription remembers the version it showed and the run that read it,
 so a change reruns exactly the parts of a page that show something older:
 not a session that already shows the new value, and, for the session that
 made the change, only what its run drew before the change (the rest of the
-run reads the new value anyway). Each run also carries the depth of the
-chain of changes that caused it, so a chain of change -> rerun -> change
-can be stopped.
+run reads the new value anyway).
 """
 
 from __future__ import annotations
@@ -94,7 +92,7 @@ _Entries = dict[str, dict[str, dict[str | None, Shown]]]
 
 
 class Subscriptions:
-    """The process's subscriptions, the runs' chain depths, and the sessions gone."""
+    """The process's subscriptions, and the sessions gone."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -104,10 +102,6 @@ class Subscriptions:
         # Sessions whose run met an unreachable Redis: rerun when it is back,
         # so a page showing the error recovers without anyone clicking.
         self._failed = Reruns()
-        # session -> (its current run, that run's chain depth)
-        self._runs: dict[str, tuple[object, int]] = {}
-        # session -> depth of the change that reran it, until its next run starts
-        self._caused: dict[str, int] = {}
 
     # -- subscribing ------------------------------------------------------------
 
@@ -151,8 +145,6 @@ class Subscriptions:
                     if not sessions:
                         del self._by_key[key]
             self._failed.discard(session_id)
-            self._runs.pop(session_id, None)
-            self._caused.pop(session_id, None)
 
     def is_gone(self, session_id: str) -> bool:
         with self._lock:
@@ -228,33 +220,6 @@ class Subscriptions:
                 for scopes in sessions.values():
                     for shown in scopes.values():
                         shown.version = UNKNOWN
-
-    # -- chain depth ------------------------------------------------------------
-
-    def depth(self, place: ScriptPlace) -> int:
-        """The chain depth of ``place``'s run: that of the change that caused it, else 0.
-
-        A run is known by its token; the first time a session's new run is
-        seen it takes the depth of the change that asked for it, if one did
-        since the session's previous run. Writes from other threads (a worker
-        with the session's context) start a chain of their own.
-        """
-        if not place.script_thread:
-            return 0
-        sid = place.session_id
-        with self._lock:
-            known = self._runs.get(sid)
-            if known is not None and known[0] is place.run:
-                return known[1]
-            depth = self._caused.pop(sid, 0)
-            self._runs[sid] = (place.run, depth)
-            return depth
-
-    def caused(self, session_id: str, depth: int) -> None:
-        """A change at ``depth`` asked for a rerun of the session."""
-        with self._lock:
-            if session_id not in self._dead:
-                self._caused[session_id] = max(depth, self._caused.get(session_id, 0))
 
     # -- bookkeeping ------------------------------------------------------------
 

@@ -38,15 +38,9 @@ def test_fragment_button_updates_the_top_level_of_the_writer_and_others(tabs: Ta
     assert a.widget("Click in fragment").fragment_id, "the button is inside the fragment"
     for clicks in (1, 2):
         seen_b = b.run_count()
+        # The click reruns only the fragment (the tab sends ClientState.fragment_id);
+        # the full rerun its write asks for may stop that run before it ends.
         clicked = a.click_button("Click in fragment")
-        # The click itself reruns only the fragment (the tab sends ClientState.fragment_id).
-        a.wait_for(
-            lambda r, n=clicked: any(run.fragment for run in a.runs_since(n)),
-            what="the fragment run",
-            after=clicked,
-        )
-        fragment_run = next(run for run in a.runs_since(clicked) if run.fragment)
-        assert fragment_run.texts == ["the fragment ran"], fragment_run.texts
         # The top level, which shows the key, must follow in the writer and elsewhere.
         shows(a, f"fragment_clicks={clicks}", after=clicked)
         shows(b, f"fragment_clicks={clicks}", after=seen_b)

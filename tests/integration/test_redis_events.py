@@ -47,7 +47,7 @@ class Recorder:
     def set_release_callback(self, callback: Callable[[str], None]) -> None:
         pass
 
-    def request_rerun(self, session_id: str, fragment_ids: set[str] | None) -> bool:
+    def request_rerun(self, session_id: str, fragment_ids: set[str] | None, chain: int = 0) -> bool:
         self.reruns += 1
         return True
 

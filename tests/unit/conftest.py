@@ -36,6 +36,8 @@ class FakeStreamlit:
     #: Called at every yield point (lock waits); may raise like Streamlit's StopException.
     on_yield: Callable[[], None] = lambda: None
     release_callbacks: list[Callable[[str], None]] = field(default_factory=list)
+    #: The chain depth of the last rerun asked for each session (the run it starts has it).
+    chains: dict[str, int] = field(default_factory=dict)
 
     # -- the Bridge protocol -------------------------------------------------
 
@@ -51,13 +53,14 @@ class FakeStreamlit:
     def set_release_callback(self, callback: Callable[[str], None]) -> None:
         self.release_callbacks.append(callback)
 
-    def request_rerun(self, session_id: str, fragment_ids: set[str] | None) -> bool:
+    def request_rerun(self, session_id: str, fragment_ids: set[str] | None, chain: int = 0) -> bool:
         if session_id not in self.alive:
             return False
         with self.lock:
             self.reruns.append(
                 (session_id, None if fragment_ids is None else frozenset(fragment_ids))
             )
+            self.chains[session_id] = chain
         return True
 
     def runtime_exists(self) -> bool:
@@ -81,6 +84,7 @@ class FakeStreamlit:
         script_thread: bool = True,
         drawing: bool = True,
         superseded: bool = False,
+        chain: int = 0,
     ) -> contextvars.Token[ScriptPlace | None]:
         """Code from here on runs in session ``sid``: in a new run unless ``run`` is given.
 
@@ -88,7 +92,7 @@ class FakeStreamlit:
         """
         self.alive.add(sid)
         place = ScriptPlace(
-            sid, fragment, run or object(), fragment_run, script_thread, drawing, superseded
+            sid, fragment, run or object(), fragment_run, script_thread, drawing, superseded, chain
         )
         return _place.set(place)
 

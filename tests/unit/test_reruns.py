@@ -137,19 +137,25 @@ def test_a_top_level_self_increment_stops_after_a_bounded_chain(
     def script() -> None:
         server_state.visits = server_state.get("visits", 0) + 1
 
+    st_fake.run_as("watcher", lambda: server_state.get("visits"))
     runs = 0
     st_fake.run_as("s", script)  # the person opens the page
     runs += 1
-    while reruns(st_fake, state):  # each rerun Streamlit would make
-        st_fake.run_as("s", script)
+    while pending := [sid for sid, _ in reruns(st_fake, state)]:
+        if "watcher" in pending:  # a reader: rerun by every change, the last one included
+            shown = st_fake.run_as("watcher", lambda: server_state.get("visits"))
+        if "s" not in pending:
+            break
+        st_fake.run_as("s", script, chain=st_fake.chains["s"])  # a run a change started
         runs += 1
         assert runs < 10, "the chain never stopped"
+    assert shown == MAX_CHAIN + 1  # the reader shows the last value
     assert runs == MAX_CHAIN + 1
     assert server_state.visits == MAX_CHAIN + 1
     assert "server_state['visits']: stopped a chain" in caplog.text
     # A new action by the person starts a new chain.
     st_fake.run_as("s", script)
-    assert reruns(st_fake, state) == [("s", None)]
+    assert sorted(sid for sid, _ in reruns(st_fake, state)) == ["s", "watcher"]
 
 
 def test_two_scripts_writing_one_key_at_their_top_level_stop_rerunning_each_other(
@@ -166,7 +172,7 @@ def test_two_scripts_writing_one_key_at_their_top_level_stop_rerunning_each_othe
     total = 2
     while pending := reruns(st_fake, state):
         for sid, _ in pending:
-            st_fake.run_as(sid, lambda sid=sid: script(sid))
+            st_fake.run_as(sid, lambda sid=sid: script(sid), chain=st_fake.chains[sid])
             total += 1
         assert total < 20, "the sessions kept rerunning each other"
     assert total <= 2 * (MAX_CHAIN + 1)
@@ -212,3 +218,20 @@ def test_a_write_by_a_run_streamlit_replaced_reruns_the_page(
     st_fake.run_as("s", lambda: server_state.k)  # the new run has drawn k = 0
     st_fake.run_as("s", lambda: server_state.__setitem__("k", 1), superseded=True)  # the old
     assert reruns(st_fake, state) == [("s", None)]
+
+
+def test_a_persons_click_starts_a_new_chain_whatever_reruns_came_before(
+    st_fake: FakeStreamlit, state: Hub
+) -> None:
+    """Quick clicks on `if st.button(): server_state.count += 1` with the count drawn above."""
+    server_state.count = 0
+    deliver(state)
+    st_fake.run_as("b", lambda: server_state.count)
+
+    def click() -> None:
+        server_state.count += 1  # reads, then writes: the writer reruns
+
+    for expected in range(1, 6):
+        st_fake.run_as("a", click)  # a person's click: chain 0, whatever is pending
+        assert ("b", None) in reruns(st_fake, state), f"click {expected} did not reach b"
+    assert server_state.count == 5
