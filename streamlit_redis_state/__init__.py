@@ -13,6 +13,8 @@ configuration and guarantees.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .base.errors import (
     ConfigurationError,
     CorruptValue,
@@ -35,6 +37,19 @@ from .reruns import force_rerun_bound_sessions, no_rerun
 from .server_state import ServerState, server_state
 from .server_state_lock import ServerStateLock, StateLock, server_state_lock
 
+if TYPE_CHECKING:
+    from .connection import RedisStateConnection
+
+
+def __getattr__(name: str) -> Any:
+    """``RedisStateConnection`` on first use: it imports Streamlit, which workers never need."""
+    if name == "RedisStateConnection":
+        from .connection import RedisStateConnection
+
+        return RedisStateConnection
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "Changed",
     "ConfigurationError",
@@ -44,6 +59,7 @@ __all__ = [
     "LockTimeout",
     "MissingKey",
     "NotReplicated",
+    "RedisStateConnection",
     "RerunSuppressed",
     "Resynced",
     "ServerState",

@@ -555,3 +555,88 @@ class RedisStore:
                 client.close()
             except Exception:  # closing is best effort
                 logger.debug("closing a Redis client failed", exc_info=True)
+
+    # -- inspection (the command line) -----------------------------------------
+    # Read-only views for `streamlit-redis-state` (cli.py): what each key holds,
+    # and its exact stored bytes for a dump. Plain commands, each batch on the
+    # namespace's one hash slot; nothing here changes or publishes anything.
+
+    #: Keys per round trip when inspecting or exporting.
+    INSPECT_BATCH = 64
+
+    def inspect_keys(self, keys: list[str]) -> list[tuple[str, str, int, int, int, int]]:
+        """``(key, kind, bytes, items, ttl_ms, version)`` of each key that holds something.
+
+        ``kind`` is ``"value"`` or ``"list"`` (grown with append); ``bytes`` the
+        stored bytes (a list's items summed, counted in Redis, not fetched);
+        ``items`` a list's length (0 for a value); ``ttl_ms`` the lifetime
+        left (-1: none). A key that holds nothing any more (expired, not yet
+        deleted by a tick) is left out, as a read would find it missing.
+        """
+        ks = self.keyspace
+        # Sums the lengths of a list's items where they are, so a long chat
+        # log is not sent over the wire to be measured.
+        list_bytes = (
+            "local n = 0 for _, v in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) "
+            "do n = n + #v end return n"
+        )
+        out: list[tuple[str, str, int, int, int, int]] = []
+        for start in range(0, len(keys), self.INSPECT_BATCH):
+            batch = keys[start : start + self.INSPECT_BATCH]
+
+            def call(_: bool, batch: list[str] = batch) -> list[Any]:
+                pipe = self.client.pipeline(transaction=False)
+                for key in batch:
+                    pipe.strlen(ks.value(key))
+                    pipe.llen(ks.list(key))
+                    pipe.pttl(ks.value(key))
+                    pipe.pttl(ks.list(key))
+                pipe.hmget(ks.meta, batch)
+                return list(pipe.execute())
+
+            raw = self._attempts(call)
+            versions = raw[-1]
+            for i, key in enumerate(batch):
+                size, length, value_ttl, list_ttl = (int(x) for x in raw[4 * i : 4 * i + 4])
+                version = int(versions[i] or 0)
+                if size:
+                    out.append((key, "value", size, 0, value_ttl, version))
+                elif length:
+                    name = ks.list(key)
+
+                    def measure(_: bool, name: str = name) -> Any:
+                        return self.client.eval(list_bytes, 1, name)
+
+                    total = int(self._attempts(measure))
+                    out.append((key, "list", total, length, list_ttl, version))
+        return out
+
+    def export_keys(self, keys: list[str]) -> list[tuple[str, str, list[bytes], int]]:
+        """``(key, kind, blobs, ttl_ms)`` of each key that holds something, as stored.
+
+        ``blobs`` is the value's one blob, or a list's item blobs in order;
+        ``ttl_ms`` the lifetime left (-1: none). Each batch is read in one
+        MULTI, so no key is seen half converted from a value to a list.
+        """
+        ks = self.keyspace
+        out: list[tuple[str, str, list[bytes], int]] = []
+        for start in range(0, len(keys), self.INSPECT_BATCH):
+            batch = keys[start : start + self.INSPECT_BATCH]
+
+            def call(_: bool, batch: list[str] = batch) -> list[Any]:
+                pipe = self.client.pipeline(transaction=True)
+                for key in batch:
+                    pipe.get(ks.value(key))
+                    pipe.lrange(ks.list(key), 0, -1)
+                    pipe.pttl(ks.value(key))
+                    pipe.pttl(ks.list(key))
+                return list(pipe.execute())
+
+            raw = self._attempts(call)
+            for i, key in enumerate(batch):
+                blob, items, value_ttl, list_ttl = raw[4 * i : 4 * i + 4]
+                if blob:
+                    out.append((key, "value", [bytes(blob)], int(value_ttl)))
+                elif items:
+                    out.append((key, "list", [bytes(b) for b in items], int(list_ttl)))
+        return out

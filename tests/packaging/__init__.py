@@ -1,0 +1,1 @@
+"""Packaging tier: the sdist and the wheel, built and installed as a user would."""
