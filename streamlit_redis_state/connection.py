@@ -34,13 +34,13 @@ from typing import Any
 from streamlit.connections import BaseConnection
 
 from .base.config import SECRETS_SECTION
+from .base.sources import settings_for
 from .engine import process
 from .engine.hub import Hub
 from .presence import join, leave, members_of
 from .reruns import force_rerun, no_rerun
 from .server_state import ServerState
 from .server_state_lock import ServerStateLock
-from .sources import settings_for
 
 
 def _library_section() -> dict[str, Any]:

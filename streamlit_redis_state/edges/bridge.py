@@ -435,6 +435,37 @@ def _live_client_state(session: Any) -> Any:
     return state
 
 
+class NoSession:
+    """A :class:`Bridge` for code that is known to run outside Streamlit (the command line).
+
+    No sessions, no reruns, and no import of Streamlit to find that out.
+    """
+
+    def current_place(self) -> ScriptPlace | None:
+        return None
+
+    def yield_point(self) -> None:
+        pass
+
+    def watch_disconnect(self, session_id: str) -> None:
+        pass
+
+    def set_release_callback(self, callback: Callable[[str], None]) -> None:
+        pass
+
+    def request_rerun(self, session_id: str, fragment_ids: set[str] | None, chain: int = 0) -> bool:
+        return False
+
+    def runtime_exists(self) -> bool:
+        return False
+
+    def session_active(self, session_id: str) -> bool:
+        return False
+
+    def attach_logging(self, logger_name: str) -> None:
+        pass
+
+
 def _rerun_now(session: Any, fragment_ids: set[str] | None) -> object | None:
     """On the session's event loop: request the rerun with the session's page and query.
 
@@ -481,4 +512,4 @@ def _new_requests(session: Any, before: object) -> object | None:
     return getattr(runner, "_requests", None)
 
 
-__all__ = ["Bridge", "ScriptPlace", "StreamlitBridge"]
+__all__ = ["Bridge", "NoSession", "ScriptPlace", "StreamlitBridge"]

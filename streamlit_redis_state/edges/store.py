@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-import fakeredis
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -147,6 +146,10 @@ class RedisStore:
     @staticmethod
     def _connect(settings: Settings) -> redis.Redis:
         if settings.url is None:
+            # Imported here: only the embedded store needs it, and it is slow to
+            # import (the command line and workers with a URL never do).
+            import fakeredis
+
             client: redis.Redis = fakeredis.FakeRedis(server=fakeredis.FakeServer())
             return client
         return redis.Redis.from_url(

@@ -27,7 +27,8 @@ import pytest
 from streamlit_redis_state import ServerState
 from streamlit_redis_state.base import codec
 from streamlit_redis_state.base.config import resolve
-from streamlit_redis_state.cli import Offline, main
+from streamlit_redis_state.cli.commands import main
+from streamlit_redis_state.edges.bridge import NoSession
 from streamlit_redis_state.engine.hub import Hub
 from support.processes import RedisServer, StreamlitServer, wait_until
 from tests.integration.test_security import confine_user
@@ -84,7 +85,7 @@ def namespace(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def library(redis_server: RedisServer, namespace: str) -> Iterator[ServerState]:
     """The library's view of the test's namespace: a plain worker's server_state."""
-    hub = Hub(resolve({"url": redis_server.url, "namespace": namespace}), bridge=Offline())
+    hub = Hub(resolve({"url": redis_server.url, "namespace": namespace}), bridge=NoSession())
     hub.start()
     yield ServerState(lambda: hub)
     hub.close()
@@ -108,7 +109,7 @@ def test_set_get_keys_del_as_a_function(
     capsys: pytest.CaptureFixture[str], redis_server: RedisServer, namespace: str
 ) -> None:
     where = ["--url", redis_server.url, "--namespace", namespace]
-    from streamlit_redis_state.tagged_json import dumps
+    from streamlit_redis_state.cli.tagged_json import dumps
 
     assert run(capsys, *where, "set", "k", dumps(VALUE))[0] == 0
     # Exactly the bytes the library writes for the same value.
@@ -244,7 +245,7 @@ def test_dump_then_restore_is_exact(
     assert client.pttl(f"srs:{{{target}}}:l:chat") == -1
 
     # Keys that exist: refused whole by default, kept, or replaced.
-    hub = Hub(resolve({"url": redis_server.url, "namespace": target}), bridge=Offline())
+    hub = Hub(resolve({"url": redis_server.url, "namespace": target}), bridge=NoSession())
     copy = ServerState(lambda: hub)
     try:
         copy["value"] = "changed"
@@ -414,7 +415,7 @@ def test_a_user_confined_to_the_namespace_can_run_every_command(
 def test_real_commands_import_no_streamlit(redis_server: RedisServer, namespace: str) -> None:
     code = f"""
 import sys
-from streamlit_redis_state.cli import main
+from streamlit_redis_state.cli.commands import main
 where = ["--url", "{redis_server.url}", "--namespace", "{namespace}"]
 for argv in (["set", "k", "[1]"], ["get", "k"], ["keys"], ["status"], ["dump", "-"],
              ["watch", "--timeout", "0.3"], ["clear", "--yes"]):

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from streamlit_redis_state.cli import main
+from streamlit_redis_state.cli.commands import main
 from support.processes import RedisServer, StreamlitServer
 from tests.integration import APPS
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from streamlit_redis_state.cli import main
+from streamlit_redis_state.cli.commands import main
 
 #: Nothing listens on port 1: connections are refused at once.
 NOWHERE = "redis://127.0.0.1:1/0"
@@ -96,7 +96,7 @@ def test_the_tool_never_imports_streamlit() -> None:
     """Checked in a fresh interpreter: the console script's import, then commands."""
     code = f"""
 import sys
-from streamlit_redis_state.cli import main
+from streamlit_redis_state.cli.commands import main
 for argv in (["keys"], ["get", "k"], ["set", "k", "1"], ["status"], ["watch", "--timeout", "1"]):
     assert main(["--url", "{NOWHERE}", *argv]) == 1, argv
 bad = [m for m in sys.modules if m == "streamlit" or m.startswith("streamlit.")]

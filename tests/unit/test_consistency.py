@@ -382,6 +382,9 @@ def test_a_lifetime_is_set_renewed_and_removed(state: Hub, server: fakeredis.Fak
     assert 0 < raw.pttl(ks.value("k")) <= 30_000 and raw.zscore(ks.expiries, "k")
     server_state.set("k", 1, ttl=300)  # the same bytes: renewed, no change
     assert raw.pttl(ks.value("k")) > 30_000
+    server_state.k = 1  # the same bytes assigned without a lifetime: lasts
+    assert raw.pttl(ks.value("k")) == -1 and raw.zscore(ks.expiries, "k") is None
+    server_state.set("k", 1, ttl=30)
     server_state.k = 2  # assigned without a lifetime: lasts
     assert raw.pttl(ks.value("k")) == -1 and raw.zscore(ks.expiries, "k") is None
     assert server_state.expire("k", 5) is True and 0 < raw.pttl(ks.value("k")) <= 5000

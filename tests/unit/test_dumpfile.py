@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from streamlit_redis_state.base import codec
-from streamlit_redis_state.dumpfile import FORMAT, DumpedKey, DumpError, parse, render
+from streamlit_redis_state.cli.dumpfile import FORMAT, DumpedKey, DumpError, parse, render
 
 KEYS = [
     DumpedKey("count", "value", (codec.encode(3),)),

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from streamlit_redis_state import ConfigurationError
-from streamlit_redis_state.cli import UsageError, settings_from
-from streamlit_redis_state.sources import read_secrets, secrets_files, settings_for
+from streamlit_redis_state.base.sources import read_secrets, secrets_files, settings_for
+from streamlit_redis_state.cli.commands import UsageError, settings_from
 
 LIBRARY = {"url": "redis://library:1/0", "namespace": "lib", "lock_lease": 20, "type": "x.Y"}
 ENV = {

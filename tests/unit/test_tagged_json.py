@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streamlit_redis_state.base import codec
-from streamlit_redis_state.tagged_json import (
+from streamlit_redis_state.cli.tagged_json import (
     MAX_SAFE_INT,
     TaggedJSONError,
     dumps,

@@ -18,9 +18,12 @@ local e = epoch()
 local ttl = tonumber(ARGV[11])
 local old = redis.call('GET', KEYS[3])
 if old == ARGV[10] then
+  -- the same bytes: no change, but the lifetime asked for holds (none: lasting)
   if ttl > 0 then
     redis.call('PEXPIRE', KEYS[3], ttl)
     redis.call('ZADD', KEYS[8], now_ms() + ttl, ARGV[3])
+  elseif redis.call('PERSIST', KEYS[3]) == 1 then
+    redis.call('ZREM', KEYS[8], ARGV[3])
   end
   return finish(0, version(), e)
 end

@@ -35,8 +35,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .base.config import SECRETS_SECTION, Settings, from_values
-from .base.errors import ConfigurationError
+from .config import SECRETS_SECTION, Settings, from_values
+from .errors import ConfigurationError
 
 #: The settings a source may give (every field of Settings but its label).
 OPTIONS = tuple(name for name in Settings.__dataclass_fields__ if name != "source")

@@ -32,20 +32,20 @@ from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
-from .base import codec
-from .base.config import SECRETS_SECTION, Settings
-from .base.errors import ConfigurationError, InvalidKey, ServerStateError
-from .base.keys import check_key
-from .base.version import __version__
+from ..base import codec
+from ..base.config import SECRETS_SECTION, Settings
+from ..base.errors import ConfigurationError, InvalidKey, ServerStateError
+from ..base.keys import check_key
+from ..base.sources import read_secrets, secrets_files, settings_for
+from ..base.version import __version__
+from ..edges.bridge import NoSession
+from ..edges.notification import Outcome
+from ..engine.hub import Hub
+from ..engine.watches import Changed, Event
+from ..server_state import ServerState
 from .dumpfile import DumpedKey, DumpError
 from .dumpfile import parse as parse_dump
 from .dumpfile import render as render_dump
-from .edges.bridge import ScriptPlace
-from .edges.notification import Outcome
-from .engine.hub import Hub
-from .engine.watches import Changed, Event
-from .server_state import ServerState
-from .sources import read_secrets, secrets_files, settings_for
 from .tagged_json import TaggedJSONError
 from .tagged_json import dumps as tagged_dumps
 from .tagged_json import loads as tagged_loads
@@ -61,38 +61,6 @@ class UsageError(Exception):
 
 class Failure(Exception):
     """The command could not do its job: exit status 1."""
-
-
-class Offline:
-    """The hub's :class:`~.edges.bridge.Bridge` outside Streamlit: no sessions, no reruns here.
-
-    The real bridge would import Streamlit to learn that there is no session;
-    the tool knows it already.
-    """
-
-    def current_place(self) -> ScriptPlace | None:
-        return None
-
-    def yield_point(self) -> None:
-        pass
-
-    def watch_disconnect(self, session_id: str) -> None:
-        pass
-
-    def set_release_callback(self, callback: Callable[[str], None]) -> None:
-        pass
-
-    def request_rerun(self, session_id: str, fragment_ids: set[str] | None) -> bool:
-        return False
-
-    def runtime_exists(self) -> bool:
-        return False
-
-    def session_active(self, session_id: str) -> bool:
-        return False
-
-    def attach_logging(self, logger_name: str) -> None:
-        pass
 
 
 # -- configuration -----------------------------------------------------------------
@@ -586,7 +554,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     package.addHandler(handler)
     try:
         settings = settings_from(args)
-        hub = Hub(settings, bridge=Offline())
+        hub = Hub(settings, bridge=NoSession())
         try:
             code: int = args.run(hub, args)
             return code
@@ -612,4 +580,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         package.removeHandler(handler)
 
 
-__all__ = ["PROG", "Offline", "build_parser", "main", "settings_from"]
+__all__ = ["PROG", "build_parser", "main", "settings_from"]

@@ -36,10 +36,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .base import codec
-from .base.errors import CorruptValue
-from .base.keys import check_key
-from .base.version import __version__
+from ..base import codec
+from ..base.errors import CorruptValue
+from ..base.keys import check_key
+from ..base.version import __version__
 
 FORMAT = "streamlit-redis-state-dump"
 VERSION = 1
