@@ -44,7 +44,7 @@ def get_hub() -> Hub:
             _hub = hub
             logger.info(
                 "streamlit_redis_state: using %s, namespace %r (configured by %s)",
-                settings.redacted_url(),
+                settings.describe(),
                 settings.namespace,
                 settings.source,
             )
@@ -82,9 +82,15 @@ def configure(url: str | None = None, namespace: str | None = None, **options: A
 
     Call it before the first use of ``server_state`` (at the top of the app).
     ``url`` is a ``redis://``, ``rediss://`` or ``unix://`` URL, with any
-    password or ACL user in it. Other options: ``max_value_bytes``,
-    ``socket_timeout``, ``connect_timeout``, ``lock_lease``, ``lock_timeout``,
-    ``ping_interval``, ``ping_deadline``, ``presence_ttl``. Calling it again with the same
-    arguments does nothing; with different ones, it reconnects.
+    password or ACL user in it; ``redis+cluster://HOST:PORT[,HOST:PORT...]``
+    for a Redis Cluster; or ``redis+sentinel://HOST:PORT[,...]/SERVICE[/DB]``
+    for a master behind Sentinel (``rediss+...`` for TLS; the sentinels'
+    password as ``?sentinel_password=`` or the ``sentinel_password`` option).
+    Other options: ``max_value_bytes``, ``socket_timeout``,
+    ``connect_timeout``, ``lock_lease``, ``lock_timeout``, ``ping_interval``,
+    ``ping_deadline``, ``presence_ttl``, ``cache_bytes``, ``wait_replicas``,
+    ``wait_timeout``, ``sentinel_password``, ``sentinel_username``. Calling
+    it again with the same arguments does nothing; with different ones, it
+    reconnects.
     """
     reconfigure({"url": url, "namespace": namespace, **options})

@@ -35,9 +35,9 @@ local function epoch()
   return e
 end
 
--- The field's current version (0 if it never changed).
-local function version()
-  return tonumber(redis.call('HGET', KEYS[1], ARGV[3]) or '0')
+-- The field's current version (0 if it never changed); `field` defaults to ARGV[3].
+local function version(field)
+  return tonumber(redis.call('HGET', KEYS[1], field or ARGV[3]) or '0')
 end
 
 -- Whether a write fenced by `token` must be refused: its lock is not held with it.
@@ -72,13 +72,15 @@ end
 
 -- Bump the field's version and the sequence, publish the change, return the version.
 -- `appended` and `length`: an append to a list readers may already hold.
-local function publish_change(e, appended, length)
-  local ver = redis.call('HINCRBY', KEYS[1], ARGV[3], 1)
+-- `field` defaults to ARGV[3] (read_many names one field per key it reads).
+local function publish_change(e, appended, length, field)
+  field = field or ARGV[3]
+  local ver = redis.call('HINCRBY', KEYS[1], field, 1)
   local seq = redis.call('HINCRBY', KEYS[1], SEQ, 1)
   redis.call(PUBLISH, ARGV[1], table.concat({
     'SRS1', 'c', digits(seq), digits(ver), ARGV[6], ARGV[5],
     appended and digits(appended) or '-', length and digits(length) or '-',
-    e, ARGV[4], ARGV[3]}, ' '))
+    e, ARGV[4], field}, ' '))
   return ver
 end
 
