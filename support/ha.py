@@ -30,6 +30,21 @@ def slot_of(name: str) -> int:
     return int(key_slot(name.encode()))
 
 
+def self_signed_cert(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made with openssl, valid for a day."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    args = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    args += ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"]
+    args += ["-addext", "subjectAltName=IP:127.0.0.1"]
+    subprocess.run(
+        [require_binary("openssl"), *args],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return cert, key
+
+
 def namespace_slot(namespace: str) -> int:
     """The slot every name of a namespace lives in (they share the ``{ns}`` tag)."""
     return slot_of("{" + namespace + "}")
@@ -48,8 +63,20 @@ def command(server: RedisServer, *args: Any) -> Any:
 class ClusterNodes:
     """``masters`` redis-server processes joined into one Redis Cluster, no replicas."""
 
-    def __init__(self, masters: int = 3, binary: str = "redis-server", node_timeout_ms: int = 2000):
+    def __init__(
+        self,
+        masters: int = 3,
+        binary: str = "redis-server",
+        node_timeout_ms: int = 2000,
+        tls: tuple[Path, Path] | None = None,
+    ):
+        """``tls`` (a certificate and its key): every node also serves TLS on a
+        port of its own (``tls_ports``), and the nodes talk TLS to each other;
+        the plain port stays, for the test's own commands."""
         self.binary = binary
+        self.tls = tls
+        #: Each node's TLS port (with ``tls``).
+        self.tls_ports: dict[int, int] = {}
         self.node_timeout_ms = node_timeout_ms
         self.nodes: list[RedisServer] = []
         #: Each node's cluster bus port.
@@ -57,8 +84,10 @@ class ClusterNodes:
         try:
             for _ in range(masters):
                 bus = free_port()
+                tls_args = self._tls_args()
                 self.nodes.append(
                     RedisServer(
+                        *tls_args,
                         "--cluster-enabled",
                         "yes",
                         "--cluster-config-file",
@@ -75,10 +104,33 @@ class ClusterNodes:
                     )
                 )
                 self.bus[self.nodes[-1].port] = bus
+                if tls_args:
+                    self.tls_ports[self.nodes[-1].port] = int(tls_args[1])
             self._create()
         except BaseException:
             self.close()
             raise
+
+    def _tls_args(self) -> list[str]:
+        if self.tls is None:
+            return []
+        cert, key = self.tls
+        return [
+            "--tls-port",
+            str(free_port()),
+            "--tls-cert-file",
+            str(cert),
+            "--tls-key-file",
+            str(key),
+            "--tls-ca-cert-file",
+            str(cert),
+            "--tls-auth-clients",
+            "no",
+            "--tls-cluster",
+            "yes",
+            "--tls-replication",
+            "yes",
+        ]
 
     def _create(self) -> None:
         n = len(self.nodes)
@@ -125,7 +177,10 @@ class ClusterNodes:
         return next(n for n in self.nodes if n is not owner)
 
     def url(self, *nodes: RedisServer, scheme: str = "redis+cluster") -> str:
-        return f"{scheme}://" + ",".join(f"127.0.0.1:{n.port}" for n in nodes)
+        """A cluster URL naming ``nodes``; with ``rediss+cluster``, their TLS ports."""
+        tls = scheme.startswith("rediss")
+        ports = [self.tls_ports[n.port] if tls else n.port for n in nodes]
+        return f"{scheme}://" + ",".join(f"127.0.0.1:{p}" for p in ports)
 
     def migrate_slot(
         self,

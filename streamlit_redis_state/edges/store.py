@@ -392,6 +392,11 @@ class RedisStore:
                 self.on_unavailable()
             raise StateUnavailable(f"{self._where()} is unreachable: {exc}") from exc
         except NOT_YET as exc:
+            if self.mode != "cluster" and isinstance(exc, AskError):
+                raise ServerStateError(
+                    f"{self._where()} is a Redis Cluster node (it answered {exc!s:.60}): "
+                    "use a redis+cluster:// URL"
+                ) from exc
             if self.on_unavailable is not None:
                 self.on_unavailable()
             raise StateUnavailable(
@@ -435,7 +440,7 @@ class RedisStore:
                     resent = True
                     time.sleep(RETRY_PAUSE)
                 except NOT_YET as exc:
-                    if time.monotonic() + pause > deadline:
+                    if self.mode != "cluster" or time.monotonic() + pause > deadline:
                         raise
                     logger.debug("the cluster said %s; asking again", exc)
                     time.sleep(pause)

@@ -11,12 +11,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from streamlit_redis_state import (
     NotReplicated,
+    ServerStateError,
     StateUnavailable,
     server_state,
     server_state_lock,
@@ -24,7 +26,7 @@ from streamlit_redis_state import (
 from streamlit_redis_state.base import codec
 from streamlit_redis_state.engine import process
 from streamlit_redis_state.engine.hub import Hub
-from support.ha import ClusterNodes, command, namespace_slot
+from support.ha import ClusterNodes, command, namespace_slot, self_signed_cert
 from support.processes import RedisServer, StreamlitServer, wait_until
 from tests.integration import APPS, SERVERS
 from tests.integration.test_redis_events import Recorder, hub_at
@@ -310,5 +312,28 @@ def test_the_owner_dies_and_its_replica_takes_over(server_binary: str) -> None:
         finally:
             viewer.close()
             writer.close()
+    finally:
+        cluster.close()
+
+
+def test_a_tls_cluster_through_rediss_cluster(server_binary: str, tmp_path: Path) -> None:
+    """rediss+cluster://: TLS to every node (and between them), the CA from the URL."""
+    cert, key = self_signed_cert(tmp_path)
+    cluster = ClusterNodes(masters=3, binary=server_binary, tls=(cert, key))
+    try:
+        url = cluster.url(cluster.not_owner("tls"), scheme="rediss+cluster")
+        recorder = Recorder()
+        writer = hub_at(f"{url}?ssl_ca_certs={cert}", "tls")
+        viewer = hub_at(f"{url}?ssl_ca_certs={cert}&ssl_cert_reqs=required", "tls", recorder)
+        try:
+            writer.set("x", codec.encode("over tls"))
+            wait_until(lambda: recorder.view(viewer, "x") == "over tls", 5, "the viewer")
+            assert writer.store.sharded
+        finally:
+            viewer.close()
+            writer.close()
+        # Without the CA, the certificate is not trusted: a typed error, at once.
+        with pytest.raises(ServerStateError):
+            hub_at(url, "tls")
     finally:
         cluster.close()

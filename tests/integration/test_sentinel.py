@@ -130,8 +130,11 @@ def test_sentinel_failover_during_writes_every_session_shows_the_latest_value(
         lost = [i for _, i in safe.acked if i not in stored]
         assert not lost, f"confirmed and lost: {lost}"
         # The listeners subscribe on the new master.
+        channel = writer.store.keyspace.channel
         wait_until(
-            lambda: len(master.client_list(_type="pubsub")) >= 4, 10, "listeners on the new master"
+            lambda: dict(master.pubsub_numsub(channel)).get(channel.encode()) == 4,
+            10,
+            "the four listeners on the new master",
         )
         # The new master lacks what the old one took meanwhile: noticed, everyone reran.
         assert "replication id changed" in caplog.text or "sequence went back" in caplog.text

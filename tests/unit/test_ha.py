@@ -9,9 +9,15 @@ from typing import Any
 import fakeredis
 import pytest
 import redis
-from redis.exceptions import ClusterDownError, TryAgainError
+from redis.exceptions import ClusterDownError, MovedError, TryAgainError
 
-from streamlit_redis_state import ConfigurationError, StateUnavailable, configure, server_state
+from streamlit_redis_state import (
+    ConfigurationError,
+    ServerStateError,
+    StateUnavailable,
+    configure,
+    server_state,
+)
 from streamlit_redis_state.base.config import Settings, parse_target, redact_url, resolve
 from streamlit_redis_state.edges.listener import LinkDead
 from streamlit_redis_state.edges.pubsub import Kind, RedisSubscription, Unsubscribed
@@ -153,6 +159,7 @@ def _flaky(state: Hub, monkeypatch: pytest.MonkeyPatch, errors: list[Exception])
         return real(name, keys, args, client)
 
     monkeypatch.setattr(state.store, "_run", run)
+    monkeypatch.setattr(state.store, "mode", "cluster")  # as if talking to a cluster
     return flags
 
 
@@ -188,6 +195,17 @@ def test_a_slot_that_stays_busy_raises_state_unavailable(
             hub.set("x", b"\xc1\x01\xc0")
     finally:
         hub.close()
+
+
+def test_a_plain_url_to_a_cluster_node_says_to_use_redis_cluster(
+    state: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def moved(*args: Any, **kwargs: Any) -> Any:
+        raise MovedError("4001 127.0.0.1:7002")
+
+    monkeypatch.setattr(state.store, "_run", moved)
+    with pytest.raises(ServerStateError, match="redis\\+cluster://"):
+        server_state.x = 1
 
 
 # -- subscriptions that end, and a listener that hears nothing --------------------
@@ -243,3 +261,88 @@ def test_a_subscription_that_hears_nothing_is_dropped_at_the_second_ping(
     assert state.on_healthy() is False  # maybe in flight: wait for the next ping
     with pytest.raises(LinkDead, match="wrong server"):
         state.on_healthy()
+
+
+# -- what the clients are made with ---------------------------------------------
+
+
+class _FakeSentinel:
+    """Stands in for redis.sentinel.Sentinel: records what it is given."""
+
+    made: list[_FakeSentinel] = []
+
+    def __init__(self, hosts: list[tuple[str, int]], sentinel_kwargs: dict[str, Any]) -> None:
+        self.hosts, self.sentinel_kwargs = hosts, sentinel_kwargs
+        self.masters: list[tuple[str, dict[str, Any]]] = []
+        self.master = ("10.0.0.9", 6379)
+        _FakeSentinel.made.append(self)
+
+    def master_for(self, service: str, **kwargs: Any) -> Any:
+        self.masters.append((service, kwargs))
+        client = fakeredis.FakeRedis(server=fakeredis.FakeServer())
+        client.connection_pool.get_master_address = lambda: self.master  # type: ignore[attr-defined]
+        return client
+
+    def discover_master(self, service: str) -> tuple[str, int]:
+        return self.master
+
+    def close(self) -> None:
+        pass
+
+
+def test_sentinel_clients_get_the_passwords_tls_and_database(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from streamlit_redis_state.edges import store
+
+    monkeypatch.setattr(store, "Sentinel", _FakeSentinel)
+    settings = resolve(
+        {
+            "url": "rediss+sentinel://app:master-pw@s1:26380,s2/mymaster/3"
+            "?ssl_ca_certs=/ca.pem&sentinel_username=watcher",
+            "sentinel_password": "sentinel-pw",
+        }
+    )
+    redis_store = store.RedisStore(settings)
+    try:
+        made = _FakeSentinel.made[-1]
+        assert made.hosts == [("s1", 26380), ("s2", 26379)]
+        assert made.sentinel_kwargs["password"] == "sentinel-pw"
+        assert made.sentinel_kwargs["username"] == "watcher"
+        assert made.sentinel_kwargs["ssl"] is True
+        assert made.sentinel_kwargs["ssl_ca_certs"] == "/ca.pem"
+        service, master = made.masters[0]
+        assert service == "mymaster" and master["db"] == 3
+        assert (master["username"], master["password"]) == ("app", "master-pw")
+        assert master["ssl"] is True and master["ssl_ca_certs"] == "/ca.pem"
+        assert redis_store.mode == "sentinel" and not redis_store.sharded
+        # The listener's subscription checks, at each ping, that it is on the master.
+        redis_store._check_master(("10.0.0.9", 6379))  # the master: nothing to say
+        with pytest.raises(Unsubscribed, match=r"10\.0\.0\.9:6379"):
+            redis_store._check_master(("10.0.0.8", 6379))  # the old one, after a failover
+    finally:
+        redis_store.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["redis+cluster://127.0.0.1:{port},127.0.0.1:{port}", "redis+sentinel://127.0.0.1:{port}/svc"],
+)
+def test_an_unreachable_cluster_or_sentinel_raises_state_unavailable_quickly(url: str) -> None:
+    """Nothing listens there: StateUnavailable, named after the kind of Redis, in moments."""
+    import socket
+    import time
+
+    from streamlit_redis_state.engine.process import reconfigure
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: connections are refused
+    configure(url=url.format(port=port), namespace="nowhere", connect_timeout=1, socket_timeout=1)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(StateUnavailable, match=r"Redis (Cluster|Sentinel)"):
+            server_state.get("x")
+        assert time.monotonic() - t0 < 5
+    finally:
+        reconfigure({})
