@@ -116,7 +116,9 @@ def test_wait_replicas_on_a_cluster_counts_the_shards_replicas(cluster: ClusterN
         hub.close()
 
 
-def test_no_acknowledged_write_is_lost_while_the_slot_migrates(cluster: ClusterNodes) -> None:
+def test_no_acknowledged_write_is_lost_while_the_slot_migrates(
+    cluster: ClusterNodes, caplog: pytest.LogCaptureFixture
+) -> None:
     """The issue: after a slot moved, every write failed and the listener still said synced.
 
     Two hubs append to one list and rerun each other while the namespace's
@@ -125,6 +127,7 @@ def test_no_acknowledged_write_is_lost_while_the_slot_migrates(cluster: ClusterN
     the end, once; both hubs converge on Redis's list; writes after the move
     succeed; both listeners follow the slot.
     """
+    caplog.set_level("INFO", logger="streamlit_redis_state")
     ns = "mig"
     source = cluster.owner(ns)
     entry = cluster.not_owner(ns)
@@ -211,6 +214,9 @@ def test_no_acknowledged_write_is_lost_while_the_slot_migrates(cluster: ClusterN
         wait_until(lambda: a_view.view(a, "done") is False, 5, "a to hear b's write after the move")
         assert shard_subscribers(target, a.store.keyspace.channel) == 2
         assert a.listener.synced and b.listener.synced
+        # A move loses nothing, and is not taken for a failover that might have.
+        assert "slot moved to another cluster node" in caplog.text
+        assert "replication id changed" not in caplog.text
         print(
             f"moved {moved} keys; {len(acked)} appends acknowledged "
             f"({len(during)} while the slot moved), {len(failed)} refused; "
@@ -253,9 +259,12 @@ def test_streamlit_replicas_on_a_cluster_rerun_each_other(
         a.stop()
 
 
-def test_the_owner_dies_and_its_replica_takes_over(server_binary: str) -> None:
+def test_the_owner_dies_and_its_replica_takes_over(
+    server_binary: str, caplog: pytest.LogCaptureFixture
+) -> None:
     """A node failure: writes fail with StateUnavailable, then succeed on the promoted
     replica; the listeners find the new owner, and the hubs see a possible loss."""
+    caplog.set_level("WARNING", logger="streamlit_redis_state")
     ns = "fail"
     cluster = ClusterNodes(masters=3, node_timeout_ms=1000, binary=server_binary)
     try:
@@ -308,6 +317,8 @@ def test_the_owner_dies_and_its_replica_takes_over(server_binary: str) -> None:
             wait_until(lambda: recorder.reruns > reruns, 5, "the viewer rerun by the next write")
             assert recorder.view(viewer, "v") == value + 1
             assert refused > 0
+            # A promoted replica may lack changes: taken for a possible loss.
+            assert "replication id changed" in caplog.text
             print(f"writes refused for {took:.1f}s ({refused} tries), then served by the replica")
         finally:
             viewer.close()
@@ -337,3 +348,27 @@ def test_a_tls_cluster_through_rediss_cluster(server_binary: str, tmp_path: Path
             hub_at(url, "tls")
     finally:
         cluster.close()
+
+
+def test_an_acl_user_confined_to_its_namespace_works_on_a_cluster(cluster: ClusterNodes) -> None:
+    """The README's ACL line, on every node: no INFO, no CONFIG, one key pattern, one channel."""
+    for node in cluster.nodes:
+        command(node, "ACL", "SETUSER", "app", "on", ">app-pw", "resetkeys", "~srs:{acl}:*")
+        command(node, "ACL", "SETUSER", "app", "resetchannels", "&srs:{acl}:events")
+        command(node, "ACL", "SETUSER", "app", "+@all", "-@admin", "-@dangerous")
+    url = cluster.url(cluster.not_owner("acl")).replace("://", "://app:app-pw@")
+    recorder = Recorder()
+    writer = hub_at(url, "acl")
+    viewer = hub_at(url, "acl", recorder)
+    try:
+        assert writer.store.sharded  # INFO refused: Redis 7 assumed
+        writer.set("x", codec.encode(1))
+        writer.append("log", [codec.encode("a")], 0)
+        assert set(writer.store.read_many(["x", "log"])) == {"x", "log"}
+        wait_until(lambda: recorder.view(viewer, "x") == 1, 5, "the viewer")
+        reruns = recorder.reruns
+        writer.set("x", codec.encode(2))
+        wait_until(lambda: recorder.reruns > reruns, 5, "the viewer rerun")
+    finally:
+        viewer.close()
+        writer.close()

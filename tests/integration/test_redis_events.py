@@ -171,7 +171,8 @@ def test_evicted_keys_read_as_deleted_and_the_policy_is_warned_about(
 
 
 def test_wait_replicas_confirms_each_change_or_says_it_did_not(server_binary: str) -> None:
-    primary = RedisServer(binary=server_binary)
+    # A replica's first sync waits repl-diskless-sync-delay (5 s) by default.
+    primary = RedisServer("--repl-diskless-sync-delay", "0", binary=server_binary)
     try:
         hub = hub_at(primary.url, "w", wait_replicas=1, wait_timeout=0.3)
         process.install(hub)
@@ -180,11 +181,15 @@ def test_wait_replicas_confirms_each_change_or_says_it_did_not(server_binary: st
         assert server_state.x == 1  # stored all the same
         replica = RedisServer("--replicaof", "127.0.0.1", str(primary.port), binary=server_binary)
         try:
-            wait_until(
-                lambda: replica.client().info("replication").get("master_link_status") == "up",
-                10,
-                "the replica to attach and sync",
-            )
+
+            def caught_up() -> bool:
+                """The replica confirms a write of the primary's (its link being up is
+                not enough: the primary may still be sending it the data set)."""
+                probe = primary.client()
+                probe.set("probe", 1)
+                return bool(probe.wait(1, 200) == 1)
+
+            wait_until(caught_up, 10, "the replica to attach and sync")
             server_state.x = 2  # confirmed: no error
             assert replica.client().get("srs:{w}:v:x") is not None
         finally:
@@ -197,7 +202,7 @@ def test_wait_replicas_confirms_each_change_or_says_it_did_not(server_binary: st
 
 def test_a_failover_to_a_replica_that_missed_changes_is_noticed(server_binary: str) -> None:
     """r09: a promoted replica served without acknowledged changes; nothing was reported."""
-    primary = RedisServer(binary=server_binary)
+    primary = RedisServer("--repl-diskless-sync-delay", "0", binary=server_binary)
     link = FaultProxy(primary.port)  # the replication link, to make the replica fall behind
     replica = RedisServer("--replicaof", "127.0.0.1", str(link.port), binary=server_binary)
     front = FaultProxy(primary.port)  # what clients reach: a VIP, DNS, a proxy
