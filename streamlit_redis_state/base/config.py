@@ -165,8 +165,6 @@ def parse_target(
                 parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
             except ValueError:
                 raise _bad(url, "the port must be a number from 0 to 65535") from None
-            if not parts.hostname:
-                raise _bad(url, "no host name")
             db = parts.path.strip("/")
             if db and not db.isdigit():
                 raise _bad(url, f"the database must be a number, got {db!r}")

@@ -359,20 +359,21 @@ class RedisStore:
         """Behind Sentinel: raise when the sentinels name a master other than ``address``.
 
         A failover promotes a replica while the old master may still accept
-        connections (until the sentinels demote it); following the sentinels
-        at once moves the listener, and the store's idle connections, to the
-        new master. Sentinels that cannot be asked change nothing.
+        connections (until the sentinels demote it), and a connection asks
+        the sentinels only when it is made. So at every ping the store's pool
+        asks them (``get_master_address`` drops its idle connections when the
+        master changed; busy ones are dropped when released), and the listener
+        moves when its own server is not the master. Sentinels that cannot be
+        asked change nothing.
         """
-        if address is None or self._sentinel is None or self._target is None:
+        if address is None or self._sentinel is None:
             return
         try:
-            master = self._sentinel.discover_master(self._target.service)
+            master = self.client.connection_pool.get_master_address()
         except redis.RedisError:
             logger.debug("no master from the sentinels", exc_info=True)
             return
         if (str(master[0]), int(master[1])) != address:
-            # Drop the store's idle connections to the old master too.
-            self.client.connection_pool.get_master_address()
             raise Unsubscribed(
                 f"the sentinels name {master[0]}:{master[1]} as master, "
                 f"not {address[0]}:{address[1]}"
