@@ -36,7 +36,7 @@ from ..base.errors import LockTimeout, NotReplicated, ServerStateError
 from ..base.keys import presence_group
 from ..base.version import __version__
 from ..edges.bridge import Bridge, ScriptPlace, StreamlitBridge
-from ..edges.listener import Listener
+from ..edges.listener import LinkDead, Listener
 from ..edges.notification import Notification, Outcome
 from ..edges.store import RedisStore, Snapshot, Writer, WriteResult
 from .cache import ProcessCache
@@ -98,6 +98,9 @@ class Hub:
         self._may_evict = False
         self._evicted: int | None = None
         self._started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        #: The sequence Redis had at the last health check, when the listener
+        #: had not heard of it yet (else None).
+        self._ahead: int | None = None
         self.store.on_unavailable = self._note_failure
         self.bridge.set_release_callback(self.drop_session)
 
@@ -493,7 +496,31 @@ class Hub:
             self.process_id, json.dumps(self.status()), int(lifetime * 1000)
         )
         known, last = self.cache.epoch, self.listener.last_seq
-        return (known not in (None, "") and epoch != known) or (last is not None and seq < last)
+        lost = (known not in (None, "") and epoch != known) or (last is not None and seq < last)
+        self._check_deaf(seq, last, lost)
+        return lost
+
+    def _check_deaf(self, seq: int, last: int | None, lost: bool) -> None:
+        """Raise when the subscription misses notifications that Redis published.
+
+        Every change publishes in the script that makes it, and a ping's answer
+        comes after every notification published before the ping. So a
+        sequence Redis had at one health check and the listener has still not
+        heard of at the next one means the subscription listens where the
+        notifications do not go (a Redis Cluster node that lost the slot, a
+        demoted master): the listener reconnects, to the right server, and
+        resyncs. A gap seen in the stream itself costs only a resync.
+        """
+        ahead, self._ahead = self._ahead, None
+        if lost or last is None:
+            return
+        if ahead is not None and last < ahead:
+            raise LinkDead(
+                f"the subscription missed changes (Redis was at {ahead}, "
+                f"the listener is at {last}): it listens to the wrong server"
+            )
+        if seq > last:
+            self._ahead = seq
 
     # -- the listener's sink ------------------------------------------------
 
@@ -609,12 +636,18 @@ class Hub:
             policy = self.store.eviction_policy()
             if policy is not None and policy.startswith("allkeys-"):
                 self._may_evict = True
+                # The count to compare with from now on: evictions between this
+                # sync and the first ping are evictions too.
+                self._evicted = self.store.evicted_count()
                 logger.warning(
                     "Redis's maxmemory-policy is %s: it may evict this namespace's keys. "
                     "Evicted keys read as deleted; use noeviction or volatile-* for shared state",
                     policy,
                 )
         if known is not None and identity is not None and identity != known:
+            if self.store.slot_moved(known):
+                logger.info("the namespace's slot moved to another cluster node: resyncing")
+                return None
             return f"{known} -> {identity}"
         return None
 

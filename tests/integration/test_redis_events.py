@@ -22,8 +22,13 @@ from streamlit_redis_state.engine import process
 from streamlit_redis_state.engine.hub import Hub
 from support.faultproxy import FaultProxy
 from support.processes import RedisServer, wait_until
+from tests.integration import SERVERS
 
-pytestmark = pytest.mark.integration
+# Every test here runs against redis-server, then against valkey-server.
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.parametrize("server_binary", SERVERS, indirect=True, scope="module"),
+]
 
 FAST = {"ping_interval": 0.3, "ping_deadline": 1.0, "socket_timeout": 1.0, "connect_timeout": 1.0}
 
@@ -78,8 +83,8 @@ def hub_at(url: str, namespace: str, bridge: Recorder | None = None, **options: 
 
 
 @pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
+def redis_server(server_binary: str) -> Iterator[RedisServer]:
+    server = RedisServer(binary=server_binary)
     yield server
     server.close()
 
@@ -133,10 +138,12 @@ def test_flushdb_is_noticed_and_the_page_shows_the_empty_state(
 
 
 def test_evicted_keys_read_as_deleted_and_the_policy_is_warned_about(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, server_binary: str
 ) -> None:
     """r04/r04b: under maxmemory allkeys-*, caches served 270 of 401 evicted keys."""
-    server = RedisServer("--maxmemory", "3mb", "--maxmemory-policy", "allkeys-random")
+    server = RedisServer(
+        "--maxmemory", "3mb", "--maxmemory-policy", "allkeys-random", binary=server_binary
+    )
     try:
         with caplog.at_level(logging.WARNING, logger="streamlit_redis_state"):
             hub = hub_at(server.url, "evict")
@@ -166,21 +173,26 @@ def test_evicted_keys_read_as_deleted_and_the_policy_is_warned_about(
         server.close()
 
 
-def test_wait_replicas_confirms_each_change_or_says_it_did_not() -> None:
-    primary = RedisServer()
+def test_wait_replicas_confirms_each_change_or_says_it_did_not(server_binary: str) -> None:
+    # A replica's first sync waits repl-diskless-sync-delay (5 s) by default.
+    primary = RedisServer("--repl-diskless-sync-delay", "0", binary=server_binary)
     try:
         hub = hub_at(primary.url, "w", wait_replicas=1, wait_timeout=0.3)
         process.install(hub)
         with pytest.raises(NotReplicated, match="0 of 1 replicas"):
             server_state.x = 1
         assert server_state.x == 1  # stored all the same
-        replica = RedisServer("--replicaof", "127.0.0.1", str(primary.port))
+        replica = RedisServer("--replicaof", "127.0.0.1", str(primary.port), binary=server_binary)
         try:
-            wait_until(
-                lambda: replica.client().info("replication").get("master_link_status") == "up",
-                10,
-                "the replica to attach and sync",
-            )
+
+            def caught_up() -> bool:
+                """The replica confirms a write of the primary's (its link being up is
+                not enough: the primary may still be sending it the data set)."""
+                probe = primary.client()
+                probe.set("probe", 1)
+                return bool(probe.wait(1, 200) == 1)
+
+            wait_until(caught_up, 10, "the replica to attach and sync")
             server_state.x = 2  # confirmed: no error
             assert replica.client().get("srs:{w}:v:x") is not None
         finally:
@@ -191,11 +203,11 @@ def test_wait_replicas_confirms_each_change_or_says_it_did_not() -> None:
         primary.close()
 
 
-def test_a_failover_to_a_replica_that_missed_changes_is_noticed() -> None:
+def test_a_failover_to_a_replica_that_missed_changes_is_noticed(server_binary: str) -> None:
     """r09: a promoted replica served without acknowledged changes; nothing was reported."""
-    primary = RedisServer()
+    primary = RedisServer("--repl-diskless-sync-delay", "0", binary=server_binary)
     link = FaultProxy(primary.port)  # the replication link, to make the replica fall behind
-    replica = RedisServer("--replicaof", "127.0.0.1", str(link.port))
+    replica = RedisServer("--replicaof", "127.0.0.1", str(link.port), binary=server_binary)
     front = FaultProxy(primary.port)  # what clients reach: a VIP, DNS, a proxy
     url = f"redis://127.0.0.1:{front.port}/0"
     recorder = Recorder()

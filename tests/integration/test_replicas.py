@@ -8,8 +8,13 @@ from pathlib import Path
 import pytest
 
 from support.processes import RedisServer, StreamlitServer, wait_until
+from tests.integration import SERVERS
 
-pytestmark = pytest.mark.integration
+# Every test here runs against redis-server, then against valkey-server.
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.parametrize("server_binary", SERVERS, indirect=True, scope="module"),
+]
 
 
 def test_write_in_replica_a_reruns_a_reader_in_replica_b(

@@ -35,7 +35,7 @@ local function epoch()
   return e
 end
 
--- A field's current version (0 if it never changed); the script's field by default.
+-- A field's current version (0 if it never changed); `field` defaults to ARGV[3].
 local function version(field)
   return tonumber(redis.call('HGET', KEYS[1], field or ARGV[3]) or '0')
 end
@@ -72,7 +72,7 @@ end
 
 -- Bump a field's version and the sequence, publish the change, return the version.
 -- `appended` and `length`: an append to a list readers may already hold.
--- `field`: another field than the script's (a key reaped by the tick).
+-- `field` defaults to ARGV[3] (a key the tick reaps; read_many names one per key).
 local function publish_change(e, appended, length, field)
   field = field or ARGV[3]
   local ver = redis.call('HINCRBY', KEYS[1], field, 1)
