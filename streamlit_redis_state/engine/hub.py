@@ -439,28 +439,6 @@ class Hub:
         """
         if not result.changed:
             return result
-        try:
-            self._learn(key, result, writer, place, generation, snap, force)
-        finally:
-            wanted = self.settings.wait_replicas
-            if wanted and (result.replicas or 0) < wanted:
-                raise NotReplicated(
-                    f"the change to {key!r} is stored, but only {result.replicas} of "
-                    f"{wanted} replicas confirmed it within {self.settings.wait_timeout:g}s; "
-                    "a failover now could lose it"
-                )
-        return result
-
-    def _learn(
-        self,
-        key: str,
-        result: WriteResult,
-        writer: Writer,
-        place: ScriptPlace | None,
-        generation: int | None,
-        snap: Snapshot | None,
-        force: bool,
-    ) -> None:
         if snap is not None:
             self.cache.put(key, snap, generation)
         else:
@@ -468,6 +446,14 @@ class Hub:
         if place is not None and not writer.quiet and writer.depth <= MAX_CHAIN:
             stale = self.subscriptions.stale_for_writer(key, result.version, place, force)
             self._rerun(stale, writer.depth)
+        wanted = self.settings.wait_replicas
+        if wanted and (result.replicas or 0) < wanted:
+            raise NotReplicated(
+                f"the change to {key!r} is stored, but only {result.replicas} of "
+                f"{wanted} replicas confirmed it within {self.settings.wait_timeout:g}s; "
+                "a failover now could lose it"
+            )
+        return result
 
     def changed_here(self, key: str, version: int) -> None:
         """This process changed ``key`` (to ``version``) and has no snapshot of the result."""

@@ -28,8 +28,8 @@ from streamlit_redis_state.engine import process
 from streamlit_redis_state.engine.hub import Hub
 from support.ha import ClusterNodes, command, namespace_slot, self_signed_cert
 from support.processes import RedisServer, StreamlitServer, wait_until
-from tests.integration import APPS, SERVERS
-from tests.integration.test_redis_events import Recorder, hub_at
+from tests.integration import APPS, SERVERS, write_in_a_reruns_a_reader_in_b
+from tests.integration.hubs import Recorder, hub_at
 
 pytestmark = [
     pytest.mark.integration,
@@ -243,16 +243,7 @@ def test_streamlit_replicas_on_a_cluster_rerun_each_other(
     try:
         b = StreamlitServer(APPS / "state_app.py", env, name="B")
         try:
-            reader = b.session("key=cross")
-            reader.wait_text("cross=<missing>")
-            writer = a.session("op=set&key=cross&val=hello")
-            try:
-                writer.wait_text("replica=A")
-                run = reader.wait_text("cross=hello")
-                assert "replica=B" in run.texts
-            finally:
-                writer.close()
-                reader.close()
+            write_in_a_reruns_a_reader_in_b(a, b)
         finally:
             b.stop()
     finally:

@@ -9,77 +9,24 @@ records the reruns it is asked for.
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from streamlit_redis_state import NotReplicated, server_state, server_state_lock
 from streamlit_redis_state.base import codec
-from streamlit_redis_state.base.config import resolve
-from streamlit_redis_state.edges.bridge import ScriptPlace
 from streamlit_redis_state.engine import process
 from streamlit_redis_state.engine.hub import Hub
 from support.faultproxy import FaultProxy
 from support.processes import RedisServer, wait_until
 from tests.integration import SERVERS
+from tests.integration.hubs import Recorder, hub_at
 
 # Every test here runs against redis-server, then against valkey-server.
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.parametrize("server_binary", SERVERS, indirect=True, scope="module"),
 ]
-
-FAST = {"ping_interval": 0.3, "ping_deadline": 1.0, "socket_timeout": 1.0, "connect_timeout": 1.0}
-
-
-class Recorder:
-    """A bridge whose one session, 'viewer', is always alive; records reruns."""
-
-    def __init__(self) -> None:
-        self.reruns = 0
-        self.viewing = threading.local()
-
-    def current_place(self) -> ScriptPlace | None:
-        return ScriptPlace("viewer") if getattr(self.viewing, "on", False) else None
-
-    def yield_point(self) -> None:
-        pass
-
-    def watch_disconnect(self, session_id: str) -> None:
-        pass
-
-    def set_release_callback(self, callback: Callable[[str], None]) -> None:
-        pass
-
-    def request_rerun(self, session_id: str, fragment_ids: set[str] | None, chain: int = 0) -> bool:
-        self.reruns += 1
-        return True
-
-    def runtime_exists(self) -> bool:
-        return True
-
-    def session_active(self, session_id: str) -> bool:
-        return True
-
-    def attach_logging(self, logger_name: str) -> None:
-        pass
-
-    def view(self, hub: Hub, key: str) -> object:
-        """What the viewer's page shows of ``key`` (reading subscribes it)."""
-        self.viewing.on = True
-        try:
-            snap = hub.read(key)
-        finally:
-            self.viewing.on = False
-        return None if snap.blob is None else codec.decode(snap.blob)
-
-
-def hub_at(url: str, namespace: str, bridge: Recorder | None = None, **options: object) -> Hub:
-    hub = Hub(resolve({"url": url, "namespace": namespace, **FAST, **options}), bridge=bridge)
-    hub.start()
-    wait_until(lambda: hub.listener.synced, 10, "the listener")
-    return hub
 
 
 @pytest.fixture

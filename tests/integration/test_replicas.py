@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from support.processes import RedisServer, StreamlitServer, wait_until
-from tests.integration import SERVERS
+from tests.integration import SERVERS, write_in_a_reruns_a_reader_in_b
 
 # Every test here runs against redis-server, then against valkey-server.
 pytestmark = [
@@ -20,17 +20,7 @@ pytestmark = [
 def test_write_in_replica_a_reruns_a_reader_in_replica_b(
     replicas: tuple[StreamlitServer, StreamlitServer],
 ) -> None:
-    a, b = replicas
-    reader = b.session("key=cross")
-    reader.wait_text("cross=<missing>")
-    writer = a.session("op=set&key=cross&val=hello")
-    try:
-        writer.wait_text("replica=A")
-        run = reader.wait_text("cross=hello")
-        assert "replica=B" in run.texts
-    finally:
-        writer.close()
-        reader.close()
+    write_in_a_reruns_a_reader_in_b(*replicas)
 
 
 def test_delete_propagates(replicas: tuple[StreamlitServer, StreamlitServer]) -> None:

@@ -20,7 +20,7 @@ from streamlit_redis_state.base import codec
 from streamlit_redis_state.engine.hub import Hub
 from support.ha import SentinelGroup
 from support.processes import wait_until
-from tests.integration.test_redis_events import Recorder, hub_at
+from tests.integration.hubs import Recorder, hub_at
 
 pytestmark = pytest.mark.integration
 

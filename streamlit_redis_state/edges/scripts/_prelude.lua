@@ -58,6 +58,38 @@ local function replayed()
   return {tonumber(o), tonumber(v), e, extra}
 end
 
+-- What every change script checks first: a re-sent request replays its
+-- outcome, a write fenced by a lost lock is refused. Returns the reply to
+-- give now, or nil to go on.
+local function precheck(lock_key, token)
+  local done = replayed()
+  if done then
+    return done
+  end
+  if fenced(lock_key, token) then
+    return {-1, 0, '', ''}
+  end
+  return nil
+end
+
+-- The same for append and convert, which do not take the key's lock: a
+-- writer that does not hold it waits while another holder has it (reply 4,
+-- with the lease left in ms), so a locked read-modify-write never loses it.
+local function precheck_unlocked(lock_key, token)
+  if token ~= '' then
+    return precheck(lock_key, token)
+  end
+  local done = replayed()
+  if done then
+    return done
+  end
+  local lease = redis.call('PTTL', lock_key)
+  if lease ~= -2 then
+    return {4, 0, '', digits(lease)}
+  end
+  return nil
+end
+
 -- Return the outcome; a change is also recorded, so a retry replays it
 -- instead of applying it twice. (A no-op needs no record: re-run later, it
 -- is as if the request had simply arrived later.)
