@@ -291,15 +291,18 @@ class Topology:
         raise SystemExit("redis-server did not answer")
 
     def stop(self) -> None:
-        for proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in reversed(self.procs):
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        """Stop everything by pid: Redis last, so nobody logs its loss on the way out."""
+        redis = self.procs[:1] if self.redis_url else []
+        for batch in ([p for p in self.procs if p not in redis], redis):
+            for proc in reversed(batch):
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+            for proc in reversed(batch):
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(5)
         self.procs.clear()
         self.essential.clear()
         self.bot = None

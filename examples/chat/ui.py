@@ -139,11 +139,14 @@ CSS = """
 .chat-who { font-weight: 600; }
 .chat-when { color: rgba(49, 51, 63, 0.55); font-size: 0.8rem; }
 .chat-mood { font-size: 1rem; cursor: default; }
+.chat-mood.quiet { opacity: 0.45; }
 .chat-typing { color: rgba(49, 51, 63, 0.6); font-size: 0.85rem; font-style: italic; min-height: 1.3rem; }
 .chat-empty { color: rgba(49, 51, 63, 0.55); text-align: center; padding: 2rem 0; }
 .chat-bot { display: flex; gap: 0.5rem; align-items: flex-start; font-size: 0.88rem;
   color: rgba(49, 51, 63, 0.75); line-height: 1.35; }
 .chat-bot .face { font-size: 1.4rem; line-height: 1; }
+.chat-bot .face, .chat-mood {
+  font-family: "Apple Color Emoji", "Segoe UI Emoji", "Noto Color Emoji", sans-serif; }
 .chat-bot[data-state="away"] .face { filter: grayscale(1); opacity: 0.6; }
 .st-key-pane { height: calc(100vh - 20rem) !important; min-height: 16rem;
   border-top: 1px solid rgba(49, 51, 63, 0.1); }
@@ -191,7 +194,8 @@ def meta(message: core.Message, when: str, iso: str, mood: core.Mood | None) -> 
     if mood is not None:
         words = core.MOOD_WORDS.get(mood["emoji"], "")
         badge = (
-            f'<span class="chat-mood" data-testid="chat-mood" title="moodbot: {e(words)} '
+            f'<span class="chat-mood{" quiet" if mood["emoji"] == "😐" else ""}" '
+            f'data-testid="chat-mood" title="moodbot: {e(words)} '
             f'({mood["score"]:+.2f})">{e(mood["emoji"])}</span>'
         )
     return (

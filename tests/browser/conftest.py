@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -36,6 +37,7 @@ CHROMIUM_ARGS = [
 def topology() -> Iterator[Topology]:
     require_binary("redis-server")
     require_binary("nginx")
+    shutil.rmtree(ARTIFACTS / "logs", ignore_errors=True)  # this run's logs only
     args = argparse.Namespace(
         replicas=2,
         port=free_port(),

@@ -365,7 +365,7 @@ def test_screenshot_of_a_conversation(pair: tuple[Person, Person]) -> None:
     create_room(alice, "weekend")
     enter_room(bob, "weekend")
     lines = [
-        (alice, "Anyone up for a hike on Saturday? ⛰️"),
+        (alice, "Anyone up for a hike on Saturday? 🥾"),
         (bob, "Yes! I love that idea."),
         (alice, "Great, the weather looks perfect."),
         (bob, "I can't do Sunday though, my car is broken."),
