@@ -21,7 +21,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,demo]'
 	touch $@
 
 # Debian packages the tiers need, installed only when missing.
@@ -31,6 +31,7 @@ system-deps:
 	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
 	command -v openssl >/dev/null 2>&1 || missing="$$missing openssl"; \
 	[ "$(NEED_BROWSER)" != yes ] || command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	[ "$(NEED_BROWSER)" != yes ] || [ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing="$$missing fonts-noto-color-emoji"; \
 	if [ -n "$$missing" ]; then \
 	  if [ -n "$(APT)" ] && [ -n "$(ROOT)" ]; then \
 	    echo "installing:$$missing"; \
