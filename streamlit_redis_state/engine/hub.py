@@ -269,6 +269,8 @@ class Hub:
             self.subscriptions.add(key, place)
         view = f"{key}\x00last:{n}"
         snap = self.cache.get(view)
+        if snap is None and n == 0:
+            snap = self.cache.any_view(key)  # the length, from a tail read already
         if snap is None:
             generation = self._generation()
             snap = self.store.read_last(key, n)
