@@ -408,6 +408,7 @@ class Hub:
         origin = f"{self.process_id}:{place.session_id if place else ''}"
         token = self.locks.token_for(key) if fenced else ""
         writer = Writer(origin=origin, quiet=quiet, token=token, depth=depth)
+        logger.debug("write %r: depth %d (run chain %d), quiet %s", key, depth, chain, quiet)
         return writer, place, self._generation()
 
     def _warn_chain(self, key: str) -> None:
@@ -476,7 +477,7 @@ class Hub:
         replica that missed changes. Returns ``True`` when Redis no longer
         holds what this process has seen, and a resync must tell.
         """
-        self._rerun(self.subscriptions.take_failed(), 0)
+        self._rerun(self.subscriptions.take_failed(), None)
         self.sweep()
         self._check_evictions()
         lifetime = 3 * self.settings.ping_interval + self.settings.ping_deadline
@@ -570,7 +571,7 @@ class Hub:
         else:
             stale = self.subscriptions.differing(versions)
             stale.update(self.subscriptions.take_failed())
-            self._rerun(stale, 0)
+            self._rerun(stale, None)
         return seq
 
     def status(self) -> dict[str, object]:
@@ -649,9 +650,10 @@ class Hub:
         self.subscriptions.forget_versions()
         targets = self.subscriptions.everyone()
         targets.update(self.subscriptions.take_failed())
-        self._rerun(targets, 0)
+        self._rerun(targets, None)
 
-    def _rerun(self, targets: Reruns, depth: int) -> None:
+    def _rerun(self, targets: Reruns, depth: int | None) -> None:
+        """Ask for reruns; ``depth`` is the chain of the change that asks (``None``: no change)."""
         if not len(targets):
             return
         alive = self.bridge.runtime_exists()

@@ -28,7 +28,9 @@ class Recorder(NoSession):
     def current_place(self) -> ScriptPlace | None:
         return ScriptPlace("viewer") if getattr(self.viewing, "on", False) else None
 
-    def request_rerun(self, session_id: str, fragment_ids: set[str] | None, chain: int = 0) -> bool:
+    def request_rerun(
+        self, session_id: str, fragment_ids: set[str] | None, chain: int | None = 0
+    ) -> bool:
         self.reruns += 1
         return True
 
