@@ -109,10 +109,10 @@ class Snapshot:
     def of_list(cls, bodies: bytes, count: int, version: int, epoch: str, base: int) -> Snapshot:
         return cls(list_blob(bodies, count), version, epoch, bodies, count, base)
 
-    def extended(self, item_blobs: list[bytes], version: int) -> Snapshot:
+    def extended(self, item_blobs: list[bytes], version: int, key: str | None = None) -> Snapshot:
         """This list snapshot with ``item_blobs`` appended, at ``version``."""
         assert self.bodies is not None
-        more, n = join_items(item_blobs)
+        more, n = join_items(item_blobs, key=key)
         return Snapshot.of_list(
             self.bodies + more, self.count + n, version, self.epoch, self.list_base
         )
@@ -463,16 +463,16 @@ class RedisStore:
         return self._run("read", keys, [*head_args, 0, start], client=client)
 
     @staticmethod
-    def _snapshot(raw: Any) -> Snapshot:
+    def _snapshot(raw: Any, key: str) -> Snapshot:
         blob, items, version, epoch, base, _length = raw
         if items:
-            bodies, count = join_items(list(items))
+            bodies, count = join_items(list(items), key=key)
             return Snapshot.of_list(bodies, count, int(version), _text(epoch), int(base))
         return Snapshot(blob or None, int(version), _text(epoch))
 
     def read(self, key: str) -> Snapshot:
         raw = self._attempts(lambda _: self._read_call(key, 0))
-        return self._snapshot(raw)
+        return self._snapshot(raw, key)
 
     def read_tail(self, key: str, start: int) -> Tail:
         """Items of a list key from index ``start`` on."""
@@ -494,7 +494,7 @@ class RedisStore:
         )
         if blob or not int(length):
             return Snapshot(blob or None, int(version), _text(epoch))
-        bodies, count = join_items(list(items)) if items else (b"", 0)
+        bodies, count = join_items(list(items), key=key) if items else (b"", 0)
         snap = Snapshot.of_list(bodies, count, int(version), _text(epoch), int(base))
         return replace(snap, length=int(length))
 
@@ -513,7 +513,7 @@ class RedisStore:
         for key in keys:
             names += [ks.value(key), ks.list(key)]
         out = self._attempts(lambda _: self._run("read_many", names, [*head_args, 0, *keys]))
-        return {k: self._snapshot(raw) for k, raw in zip(keys, out, strict=True)}
+        return {k: self._snapshot(raw, k) for k, raw in zip(keys, out, strict=True)}
 
     def exists(self, key: str) -> bool:
         """Whether ``key`` holds a value or a list, or its lock is held."""

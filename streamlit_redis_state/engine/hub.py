@@ -249,7 +249,7 @@ class Hub:
                 and tail.epoch == base.epoch
                 and tail.length == base.count + len(tail.items)
             ):
-                snap = base.extended(tail.items, tail.version)
+                snap = base.extended(tail.items, tail.version, key)
                 self.stats.redis_reads += 1
                 self.cache.put(key, snap, generation)
                 return snap
@@ -359,7 +359,7 @@ class Hub:
             and before.count + len(items) == result.length
         ):
             # Ours was the only change since the cached list: extend it locally.
-            snap = before.extended(items, result.version)
+            snap = before.extended(items, result.version, key)
         return self._wrote(key, result, writer, place, generation, snap)
 
     def convert(self, key: str, expected: bytes, items: list[bytes], cap: int) -> WriteResult:

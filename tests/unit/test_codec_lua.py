@@ -10,26 +10,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import streamlit_redis_state
 from streamlit_redis_state import server_state
 from streamlit_redis_state.base import codec
 from streamlit_redis_state.engine.hub import Hub
 
 PRELUDE = Path(streamlit_redis_state.__file__).parent / "edges" / "scripts" / "_prelude.lua"
-NEEDS_LUA = pytest.mark.xfail(
-    strict=True, reason="_prelude.lua still writes the format-1 header '\\193\\1'"
-)
 
 
-@NEEDS_LUA
 def test_lua_list_header_is_the_codec_magic() -> None:
     header = "'" + "".join(f"\\{b}" for b in codec.MAGIC) + "'"
     assert header in PRELUDE.read_text()
 
 
-@NEEDS_LUA
 def test_writing_back_an_unchanged_appended_list_is_no_change(state: Hub) -> None:
     server_state.append("chat", "hi", ("there", 1))
     before = state.store.read("chat").version

@@ -140,7 +140,7 @@ local function list_blob(items)
     head = string.char(221, math.floor(n / 16777216) % 256, math.floor(n / 65536) % 256,
                        math.floor(n / 256) % 256, n % 256)
   end
-  local parts = {'\193\1', head}
+  local parts = {'\193\2', head}
   for _, item in ipairs(items) do
     parts[#parts + 1] = string.sub(item, 3)
   end
