@@ -8,6 +8,7 @@ any object with the same methods.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
@@ -46,28 +47,64 @@ class Subscription(Protocol):
         ...
 
 
-class RedisSubscription:
-    """A :class:`Subscription` over redis-py's ``PubSub`` on one channel."""
+class Unsubscribed(Exception):
+    """The subscription no longer hears the channel: the server ended it, or it is
+    on a server that no longer owns it (a Redis Cluster slot moved, a Sentinel
+    failover). The listener reconnects, to the right server, and resyncs."""
 
-    def __init__(self, client: Any, channel: str) -> None:
+
+class RedisSubscription:
+    """A :class:`Subscription` over redis-py's ``PubSub`` on one channel.
+
+    ``sharded`` subscribes with SSUBSCRIBE (Redis Cluster, Redis 7 and later),
+    on the node that owns the channel's slot. ``check``, called before every
+    ping with the server's ``(host, port)``, raises :class:`Unsubscribed`
+    when that server is no longer the one to listen to.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        channel: str,
+        *,
+        sharded: bool = False,
+        check: Callable[[tuple[str, int] | None], None] | None = None,
+    ) -> None:
+        self._channel = channel
+        self._check = check
         self._pubsub = client.pubsub(ignore_subscribe_messages=False)
-        self._pubsub.subscribe(channel)
+        if sharded:
+            self._pubsub.ssubscribe(channel)
+        else:
+            self._pubsub.subscribe(channel)
 
     def get_message(self, timeout: float) -> Message | None:
         raw = self._pubsub.get_message(timeout=timeout)
         if raw is None:
             return None
         kind = raw["type"]
-        if kind == "subscribe":
+        if kind in ("subscribe", "ssubscribe"):
             return Message(Kind.SUBSCRIBED)
-        if kind == "message":
+        if kind in ("message", "smessage"):
             data = raw["data"]
             return Message(Kind.MESSAGE, data if isinstance(data, bytes) else str(data).encode())
         if kind == "pong":
             return Message(Kind.PONG)
+        if kind in ("unsubscribe", "sunsubscribe"):
+            # Never asked for: on a cluster, the channel's slot left this node.
+            raise Unsubscribed(f"the server ended the subscription to {self._channel}")
         return None
 
+    def address(self) -> tuple[str, int] | None:
+        """The server this subscription listens to, once connected."""
+        connection = self._pubsub.connection
+        if connection is None or getattr(connection, "host", None) is None:
+            return None
+        return str(connection.host), int(connection.port)
+
     def ping(self) -> None:
+        if self._check is not None:
+            self._check(self.address())
         self._pubsub.ping("srs")
 
     def close(self) -> None:
@@ -79,4 +116,4 @@ class RedisSubscription:
             connection.disconnect()
 
 
-__all__ = ["Kind", "Message", "RedisSubscription", "Subscription"]
+__all__ = ["Kind", "Message", "RedisSubscription", "Subscription", "Unsubscribed"]
