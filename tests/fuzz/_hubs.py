@@ -10,11 +10,10 @@ Redis's sequence, a real change of another key made by the other replica
 reruns the watcher and reads back, every good key still reads correctly in
 both processes, and no lock was left held.
 
-Profiles: the codec fuzzing registers "ci" and "long" in tests/fuzz/conftest.py,
-chosen by SRS_FUZZ_PROFILE; these tests use the active one with fewer
-examples (:func:`fuzz_settings`; each example here runs Lua scripts on a new
-fakeredis, a hundred times the cost of a codec round trip). Until that
-conftest exists, the same two profiles are registered here.
+Profiles: tests/fuzz/conftest.py registers "ci" and "long", chosen by
+SRS_FUZZ_PROFILE; these tests use the active one with fewer examples
+(:func:`fuzz_settings`; each example here runs Lua scripts on a new
+fakeredis, a hundred times the cost of a codec round trip).
 """
 
 from __future__ import annotations
@@ -28,41 +27,20 @@ from typing import Any, TypeVar
 import fakeredis
 import pytest
 from hypothesis import HealthCheck, seed, settings
-from hypothesis.errors import InvalidArgument
 
 from streamlit_redis_state import ServerStateError, server_state, server_state_lock
 from streamlit_redis_state.base import codec
 from streamlit_redis_state.base.keys import SEQ_FIELD
 from streamlit_redis_state.engine import process
 from streamlit_redis_state.engine.hub import Hub
+from tests.fuzz.conftest import PROFILE, SEED
 from tests.unit.conftest import FakeStreamlit, deliver, make_hub
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-PROFILE = os.environ.get("SRS_FUZZ_PROFILE", "ci")
-if PROFILE not in ("ci", "long"):
-    raise ValueError(f"SRS_FUZZ_PROFILE must be 'ci' or 'long', not {PROFILE!r}")
-
-try:  # the codec fuzzing's conftest: its seed, for a replayed or random run
-    from tests.fuzz.conftest import SEED
-except ImportError:
-    SEED = int(os.environ["SRS_FUZZ_SEED"]) if os.environ.get("SRS_FUZZ_SEED") else None
-
 
 def _profile() -> settings:
-    try:
-        return settings.get_profile(PROFILE)
-    except InvalidArgument:
-        # tests/fuzz/conftest.py not there yet: register the same two profiles
-        # (only if missing, so they never replace the conftest's).
-        quiet = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
-        settings.register_profile(
-            "ci", max_examples=300, deadline=None, derandomize=True, suppress_health_check=quiet
-        )
-        settings.register_profile(
-            "long", max_examples=20_000, deadline=None, suppress_health_check=quiet
-        )
-        return settings.get_profile(PROFILE)
+    return settings.get_profile(PROFILE)
 
 
 #: Each example here costs a new fakeredis and a few dozen script runs; the
