@@ -14,6 +14,7 @@ import redis
 from streamlit.runtime.app_session import AppSession
 
 from streamlit_redis_state import StateUnavailable, server_state
+from streamlit_redis_state.base import codec
 from streamlit_redis_state.edges import bridge
 from streamlit_redis_state.engine import cache as cache_module
 from streamlit_redis_state.engine.hub import Hub
@@ -202,3 +203,27 @@ def test_a_change_by_a_replaced_run_reruns_its_own_session(
         st_fake.run_as("tab", lambda: server_state.pop("b"), superseded=True)
     deliver(state)
     assert "tab" in st_fake.rerun_sessions(), "the tab shows b as it was before, for good"
+
+
+def test_a_read_by_a_replaced_run_does_not_hide_what_the_tab_shows(
+    state: Hub, other: Hub, st_fake: FakeStreamlit
+) -> None:
+    """The same cause as above, found reading it: a plain read by a replaced run.
+
+    The replacing run draws b at version 1. Another replica changes b, and
+    before this process hears of it the replaced run (still going until its
+    next st.* call) reads b from Redis at version 2. Recorded as what the
+    tab shows, that read would overwrite the replacing run's version 1, and
+    the notification of version 2 would then find nothing stale.
+    """
+    server_state.b = "one"
+    deliver(state)
+    state.cache.clear()
+    replacing = object()
+    st_fake.run_as("tab", lambda: server_state.get("b"), run=replacing)  # draws "one"
+    other.set("b", codec.encode("two"))  # not heard here yet
+    state.cache.clear()  # the replaced run's read goes to Redis
+    st_fake.clear()
+    assert st_fake.run_as("tab", lambda: server_state.get("b"), superseded=True) == "two"
+    deliver(state)
+    assert "tab" in st_fake.rerun_sessions(), "the tab shows b as 'one', for good"
