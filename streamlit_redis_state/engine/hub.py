@@ -61,7 +61,6 @@ MAX_CHAIN = 3
 _CHAIN_WARNING_EVERY = 60.0
 
 
-
 def _draws(place: ScriptPlace) -> bool:
     """Whether what the caller reads is on the page its tab will show.
 
@@ -72,6 +71,7 @@ def _draws(place: ScriptPlace) -> bool:
     find nothing stale and leave the tab showing an old value.
     """
     return place.drawing and not place.superseded
+
 
 class Hub:
     """See the module docstring. Threads start in :meth:`start`, never in the constructor."""

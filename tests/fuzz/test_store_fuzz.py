@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import Phase, given
 from hypothesis import strategies as st
 
-from streamlit_redis_state import server_state, server_state_lock
+from streamlit_redis_state import CorruptValue, server_state, server_state_lock
 from streamlit_redis_state.base import codec
 from streamlit_redis_state.base.codec import MAGIC
+from streamlit_redis_state.base.keys import SEQ_FIELD
 from tests.fuzz._hubs import World, _say_budget, fuzz, fuzz_settings, typed, world  # noqa: F401
-from tests.unit.conftest import reconnect
+from tests.unit.conftest import deliver, reconnect
 
 #: Values the library itself writes (for blobs to damage).
 plain_values = st.recursive(
@@ -217,4 +219,39 @@ def test_a_list_whose_base_is_not_a_number_breaks_only_that_key() -> None:
         w.raw.hset(w.ks.list_bases, "log", b"x")
         typed(lambda: server_state.get("log"), "a read of the key")
         typed(lambda: server_state.tail("log", 1), "a tail of the key")
+        w.check_healthy()
+
+
+@pytest.mark.parametrize("where", sorted(BOOKKEEPING))
+def test_the_next_write_repairs_a_keys_bookkeeping(where: str) -> None:
+    """Damaged bookkeeping is repaired by the key's next write, and its readers see it."""
+    with world() as w:
+        server_state.append("victim", "first")
+        w.as_tab("reader", lambda: server_state.get("victim"))
+        BOOKKEEPING[where](w, "victim", b"x")
+        w.hub.cache.clear()  # read from Redis (a process that had not cached it)
+        with pytest.raises(CorruptValue, match="victim"):
+            w.as_tab("reader", lambda: server_state.get("victim"))
+        w.st.clear()
+        server_state["victim"] = ["repaired"]  # from another place: a worker, the CLI
+        deliver(w.hub)
+        assert "reader" in w.st.rerun_sessions()
+        assert w.as_tab("reader", lambda: server_state.get("victim")) == ["repaired"]
+        server_state.append("victim", "more")
+        assert w.as_tab("reader", lambda: server_state.get("victim")) == ["repaired", "more"]
+        w.check_healthy()
+
+
+def test_a_damaged_sequence_is_repaired_by_the_next_write() -> None:
+    """``HSET srs:{ns}:meta "\\0seq" x``: writes go on, and listeners resync past the jump."""
+    with world() as w:
+        server_state["k"] = 1
+        w.as_tab("reader", lambda: server_state.get("k"))
+        w.raw.hset(w.ks.meta, SEQ_FIELD, b"x")
+        reconnect(w.hub)  # a resync meets it
+        server_state["k"] = 2
+        assert w.redis_seq() > 2
+        w.st.clear()
+        deliver(w.hub, w.other)
+        assert w.as_tab("reader", lambda: server_state.get("k")) == 2
         w.check_healthy()
