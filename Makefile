@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 APT    := $(shell command -v apt-get 2>/dev/null)
 ROOT   := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
-.PHONY: test lint unit integration compat browser demo bench venv system-deps clean
+.PHONY: test lint unit integration compat browser soak fuzz demo bench venv system-deps clean
 
 # The browser tier needs Chromium; `make demo` does not.
 test browser: NEED_BROWSER := yes
@@ -67,6 +67,19 @@ compat: venv system-deps
 
 browser: venv system-deps
 	$(BIN)/pytest -q tests/browser
+
+# The long runs of two tiers `make test` runs with CI budgets. The soak: many
+# more rounds, from a random seed it prints (replay a failure with the command
+# its report gives: SRS_SOAK_SEED=... SRS_SOAK_FIRST_ROUND=... make soak).
+SOAK_ROUNDS ?= 500
+soak: venv system-deps
+	SRS_SOAK_ROUNDS=$${SRS_SOAK_ROUNDS:-$(SOAK_ROUNDS)} SRS_SOAK_SEED=$${SRS_SOAK_SEED:-random} \
+	  $(BIN)/pytest -q tests/soak
+
+# Hypothesis with the "long" profile (20,000 examples per codec test; fewer
+# per store, channel and key test, whose examples cost more), random seed.
+fuzz: venv
+	SRS_FUZZ_PROFILE=long $(BIN)/pytest -q tests/fuzz
 
 test: venv system-deps lint
 	$(BIN)/pytest -q tests

@@ -494,19 +494,24 @@ def _rerun_now(session: Any, fragment_ids: set[str] | None) -> object | None:
         if fragment_ids is not None:
             live = [fid for fid in sorted(fragment_ids) if session.has_fragment(fid)]
             if live:
-                runner = getattr(session, "_scriptrunner", None)
+                runner, replaced = before, False
                 for fid in live:
                     state = type(base)()
                     state.CopyFrom(base)
                     state.fragment_id = fid
                     session.request_rerun(state)
-                if runner is not None and getattr(session, "_scriptrunner", None) is not runner:
-                    # The runner had finished its run, but the session had not
-                    # yet handled that run's events (they wait behind this call
-                    # on the loop). Streamlit would not queue the fragment on it,
+                    now = getattr(session, "_scriptrunner", None)
+                    replaced = replaced or (runner is not None and now is not runner)
+                    runner = now
+                if replaced:
+                    # A runner had finished its run (one the session had before,
+                    # or one the previous request here started, whose thread ran
+                    # its fragment and stopped), but the session had not yet
+                    # handled that run's events: they wait behind this call on
+                    # the loop. Streamlit would not queue the fragment on it,
                     # started a new runner, and now ignores the old runner's
-                    # events: the finished run's output never reaches the
-                    # browser. Only a full rerun repaints the page.
+                    # events: that run's output never reaches the browser.
+                    # Only a full rerun repaints the page.
                     session.request_rerun(base)
                 return _new_requests(session, before)
             # The fragments are gone (a full run is replacing them): rerun it all.

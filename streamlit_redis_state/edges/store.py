@@ -38,7 +38,7 @@ from redis.retry import Retry
 
 from ..base.codec import join_items, list_blob
 from ..base.config import Settings, Target
-from ..base.errors import LockLost, ServerStateError, StateUnavailable
+from ..base.errors import CorruptValue, LockLost, ServerStateError, StateUnavailable
 from ..base.keys import EPOCH_FIELD, SEQ_FIELD, Keyspace, presence_field
 from . import scripts
 from .notification import Outcome
@@ -146,6 +146,32 @@ class Writer:
 
 
 ANONYMOUS = Writer()
+
+
+def _stored_count(raw: Any) -> int:
+    """A version or sequence read from the meta hash: 0 if absent, -1 if not a number.
+
+    Anyone who can write to Redis can put anything there. -1 differs from
+    every version a session can show, so a resync reruns the key's readers
+    (whose read then names the damage) instead of raising and never syncing.
+    The key's next write repairs it (``bump`` in _prelude.lua).
+    """
+    if raw is None:
+        return 0
+    try:
+        return int(raw)
+    except ValueError:
+        return -1
+
+
+def _check_bookkeeping(key: str, version: Any, base: Any) -> None:
+    """Refuse a read whose version or list base the scripts found damaged (-1)."""
+    if int(version) < 0 or int(base) < 0:
+        what = "version" if int(version) < 0 else "list's first index"
+        raise CorruptValue(
+            f"server_state[{key!r}]: its {what} in Redis is not a number (written by "
+            "something other than this library); writing or deleting the key repairs it"
+        )
 
 
 def _text(value: Any) -> str:
@@ -465,6 +491,7 @@ class RedisStore:
     @staticmethod
     def _snapshot(raw: Any, key: str) -> Snapshot:
         blob, items, version, epoch, base, _length = raw
+        _check_bookkeeping(key, version, base)
         if items:
             bodies, count = join_items(list(items), key=key)
             return Snapshot.of_list(bodies, count, int(version), _text(epoch), int(base))
@@ -479,6 +506,7 @@ class RedisStore:
         blob, items, version, epoch, base, length = self._attempts(
             lambda _: self._read_call(key, start)
         )
+        _check_bookkeeping(key, version, base)
         if blob:  # the key holds a plain value now: no tail to speak of
             return Tail([], int(version), _text(epoch), -1, 0)
         return Tail(list(items), int(version), _text(epoch), int(base), int(length))
@@ -492,6 +520,7 @@ class RedisStore:
         blob, items, version, epoch, base, length = self._attempts(
             lambda _: self._read_call(key, -n if n else 2**31)
         )
+        _check_bookkeeping(key, version, base)
         if blob or not int(length):
             return Snapshot(blob or None, int(version), _text(epoch))
         bodies, count = join_items(list(items), key=key) if items else (b"", 0)
@@ -697,9 +726,9 @@ class RedisStore:
         fields = [SEQ_FIELD, EPOCH_FIELD, *keys]
         out = self._attempts(lambda _: self.client.hmget(self.keyspace.meta, fields))
         return (
-            int(out[0] or 0),
+            _stored_count(out[0]),
             _text(out[1]),
-            {k: int(v or 0) for k, v in zip(keys, out[2:], strict=True)},
+            {k: _stored_count(v) for k, v in zip(keys, out[2:], strict=True)},
         )
 
     def replication_id(self) -> str | None:
@@ -760,7 +789,7 @@ class RedisStore:
         for field, value in raw.items():
             name = _text(field)
             if not name.startswith("\x00"):
-                out[name] = int(value)
+                out[name] = _stored_count(value)
         return out
 
     # -- presence ---------------------------------------------------------
@@ -876,7 +905,7 @@ class RedisStore:
             versions = raw[-1]
             for i, key in enumerate(batch):
                 size, length, value_ttl, list_ttl = (int(x) for x in raw[4 * i : 4 * i + 4])
-                version = int(versions[i] or 0)
+                version = _stored_count(versions[i])
                 if size:
                     out.append((key, "value", size, 0, value_ttl, version))
                 elif length:

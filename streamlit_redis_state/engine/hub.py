@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Callable
 
 from ..base.config import Settings
-from ..base.errors import LockTimeout, NotReplicated, ServerStateError
+from ..base.errors import LockTimeout, NotReplicated, ServerStateError, StateUnavailable
 from ..base.keys import presence_group
 from ..base.version import __version__
 from ..edges.bridge import Bridge, ScriptPlace, StreamlitBridge
@@ -59,6 +59,18 @@ quiet_depth: contextvars.ContextVar[int] = contextvars.ContextVar(
 MAX_CHAIN = 3
 #: Seconds between two warnings about stopped chains on the same key.
 _CHAIN_WARNING_EVERY = 60.0
+
+
+def _draws(place: ScriptPlace) -> bool:
+    """Whether what the caller reads is on the page its tab will show.
+
+    Not a widget callback (it runs before the script body), and not a run
+    Streamlit has replaced (fastReruns): that run goes on until its next
+    ``st.*`` call, but its output is dropped, and recording what it "shows"
+    would overwrite what the replacing run drew, so a later change would
+    find nothing stale and leave the tab showing an old value.
+    """
+    return place.drawing and not place.superseded
 
 
 class Hub:
@@ -130,9 +142,9 @@ class Hub:
         return place
 
     def _reader(self) -> ScriptPlace | None:
-        """The place a read subscribes: a run drawing its page (not a widget callback)."""
+        """The place a read subscribes, if the caller draws the page the tab will show."""
         place = self._place()
-        return place if place is not None and place.drawing else None
+        return place if place is not None and _draws(place) else None
 
     def drop_session(self, session_id: str) -> None:
         """Forget a session: its tab disconnected, or it was found gone.
@@ -237,7 +249,14 @@ class Hub:
             hit = self.cache.get(key)
             return hit if hit is not None else self._fetch(key, fetch)
 
-        return self.cache.fetch_once(key, once, self.settings.call_bound)
+        try:
+            return self.cache.fetch_once(key, once, self.settings.call_bound)
+        except StateUnavailable:
+            # The store notes the failure for the thread whose fetch failed;
+            # a session that waited on that fetch (or gave up waiting) shows
+            # the same error and must be rerun with it when Redis is back.
+            self._note_failure()
+            raise
 
     def _fetch(self, key: str, fetch: Callable[[], Snapshot] | None = None) -> Snapshot:
         generation = self._generation()
@@ -326,7 +345,7 @@ class Hub:
         """
         writer, place, generation = self._writer(key)
         result = self.store.set_default(key, blob, writer)
-        if place is not None:
+        if place is not None and _draws(place):
             self.subscriptions.add(key, place, result.version, replace=True)
         snap = Snapshot(blob, result.version, result.epoch) if result.changed else None
         return self._wrote(key, result, writer, place, generation, snap)
@@ -335,7 +354,7 @@ class Hub:
         """Delete ``key``; with ``subscribe``, the caller shows it gone (``pop``)."""
         writer, place, generation = self._writer(key)
         result = self.store.delete(key, writer)
-        if subscribe and place is not None:
+        if subscribe and place is not None and _draws(place):
             self.subscriptions.add(key, place, result.version)
         snap = Snapshot(None, result.version, result.epoch)
         return self._wrote(key, result, writer, place, generation, snap)

@@ -35,9 +35,49 @@ local function epoch()
   return e
 end
 
+-- A stored count: 0 if absent, -1 if it is not a number (someone else wrote
+-- there): a nil would end the table a script returns, and readers refuse -1.
+local function stored_count(hash, field)
+  local raw = redis.call('HGET', hash, field)
+  if not raw then
+    return 0
+  end
+  return tonumber(raw) or -1
+end
+
 -- A field's current version (0 if it never changed); `field` defaults to ARGV[3].
 local function version(field)
-  return tonumber(redis.call('HGET', KEYS[1], field or ARGV[3]) or '0')
+  return stored_count(KEYS[1], field or ARGV[3])
+end
+
+-- HINCRBY, or if the field holds no integer (someone else wrote there), set it
+-- to `floor` + 1 instead: a write repairs its own bookkeeping.
+local function bump(field, floor)
+  local n = redis.pcall('HINCRBY', KEYS[1], field, 1)
+  if type(n) == 'number' then
+    return n
+  end
+  n = floor() + 1
+  redis.call('HSET', KEYS[1], field, digits(n))
+  return n
+end
+
+-- Redis's clock, in ms: expiries never depend on a replica's clock.
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- What a damaged version is repaired to: past the sequence, which every
+-- version bump also bumps, so past any version a cache can hold.
+local function seq_floor()
+  return math.max(stored_count(KEYS[1], SEQ), 0)
+end
+
+-- What a damaged sequence is repaired to: the clock in ms, past any count a
+-- namespace reaches; listeners take the jump as a gap and resync.
+local function clock_floor()
+  return now_ms()
 end
 
 -- Whether a write fenced by `token` must be refused: its lock is not held with it.
@@ -107,19 +147,13 @@ end
 -- `field` defaults to ARGV[3] (a key the tick reaps; read_many names one per key).
 local function publish_change(e, appended, length, field)
   field = field or ARGV[3]
-  local ver = redis.call('HINCRBY', KEYS[1], field, 1)
-  local seq = redis.call('HINCRBY', KEYS[1], SEQ, 1)
+  local ver = bump(field, seq_floor)
+  local seq = bump(SEQ, clock_floor)
   redis.call(PUBLISH, ARGV[1], table.concat({
     'SRS1', 'c', digits(seq), digits(ver), ARGV[6], ARGV[5],
     appended and digits(appended) or '-', length and digits(length) or '-',
     e, ARGV[4], field}, ' '))
   return ver
-end
-
--- Redis's clock, in ms: expiries never depend on a replica's clock.
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
 -- Tell every process that the lock on `key` was released (it wakes waiters).

@@ -5,7 +5,8 @@
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
-local out = {tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0'),
+-- a version that is not a number (someone else wrote there) reads as -1
+local out = {tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0') or -1,
              redis.call('HGET', KEYS[3], '\0epoch') or ''}
 for _, id in ipairs(ids) do
   out[#out + 1] = redis.call('HGET', KEYS[2], id) or ''

@@ -15,5 +15,5 @@ end
 return {blob, redis.call('LRANGE', KEYS[4], tonumber(ARGV[9]), -1),
         version(),
         redis.call('HGET', KEYS[1], EPOCH) or '',
-        tonumber(redis.call('HGET', KEYS[5], ARGV[3]) or '0'),
+        stored_count(KEYS[5], ARGV[3]),
         length}

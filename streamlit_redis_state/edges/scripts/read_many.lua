@@ -21,7 +21,7 @@ for i = 1, #ARGV - 8 do
   out[i] = {blob, redis.call('LRANGE', list_key, 0, -1),
             version(field),
             redis.call('HGET', KEYS[1], EPOCH) or '',
-            tonumber(redis.call('HGET', KEYS[3], field) or '0'),
+            stored_count(KEYS[3], field),
             length}
 end
 return out
