@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -148,8 +149,12 @@ class Writer:
 ANONYMOUS = Writer()
 
 
-def _stored_count(raw: Any) -> int:
-    """A version or sequence read from the meta hash: 0 if absent, -1 if not a number.
+#: A count as the scripts write and trust it (``is_count`` in _prelude.lua).
+_COUNT = re.compile(rb"0|[1-9][0-9]{0,14}")
+
+
+def _stored_count(raw: bytes | None) -> int:
+    """A version or sequence read from the meta hash: 0 if absent, -1 if not a count.
 
     Anyone who can write to Redis can put anything there. -1 differs from
     every version a session can show, so a resync reruns the key's readers
@@ -158,18 +163,15 @@ def _stored_count(raw: Any) -> int:
     """
     if raw is None:
         return 0
-    try:
-        return int(raw)
-    except ValueError:
-        return -1
+    return int(raw) if _COUNT.fullmatch(raw) else -1
 
 
 def _check_bookkeeping(key: str, version: Any, base: Any) -> None:
     """Refuse a read whose version or list base the scripts found damaged (-1)."""
     if int(version) < 0 or int(base) < 0:
-        what = "version" if int(version) < 0 else "list's first index"
+        what = "version" if int(version) < 0 else "list's base version"
         raise CorruptValue(
-            f"server_state[{key!r}]: its {what} in Redis is not a number (written by "
+            f"server_state[{key!r}]: its {what} in Redis is not a count (written by "
             "something other than this library); writing or deleting the key repairs it"
         )
 
@@ -829,7 +831,7 @@ class RedisStore:
         ks = self.keyspace
         keys = [ks.presence_members(group), ks.presence_names(group), ks.meta]
         out = self._attempts(lambda _: self._run("presence_read", keys, [presence_field(group)]))
-        return int(out[0]), _text(out[1]), [_text(n) for n in out[2:]]
+        return _stored_count(out[0]), _text(out[1]), [_text(n) for n in out[2:]]
 
     # -- locks ------------------------------------------------------------
 

@@ -504,7 +504,9 @@ class Hub:
             self.process_id, json.dumps(self.status()), int(lifetime * 1000)
         )
         known, last = self.cache.epoch, self.listener.last_seq
-        lost = (known not in (None, "") and epoch != known) or (last is not None and seq < last)
+        # A sequence of -1 is damaged, not gone back: the next change repairs it.
+        went_back = last is not None and 0 <= seq < last
+        lost = (known not in (None, "") and epoch != known) or went_back
         self._check_deaf(seq, last, lost)
         return lost
 
@@ -569,7 +571,7 @@ class Hub:
             watch.resynced(versions)
         last = self.listener.last_seq
         identity = self._check_server()
-        if last is not None and seq < last:
+        if last is not None and 0 <= seq < last:  # -1: damaged, see RedisStore.sync_state
             logger.warning(
                 "Redis's sequence went back (%d -> %d): changes it acknowledged are lost",
                 last,

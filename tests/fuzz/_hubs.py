@@ -184,6 +184,9 @@ class World:
         deliver(self.hub, self.other)  # must not raise: the listener never dies
         for name, hub in (("this process", self.hub), ("the other replica", self.other)):
             assert hub.listener.synced, f"{name}'s listener is no longer synced"
+            # The health check each ping runs (the tick) must not raise either,
+            # nor take damage for lost data (which would rerun every session).
+            assert not hub.on_healthy(), f"{name}'s health check says data was lost"
         # A real change of another key, made by the other replica, reruns the watcher.
         self.canary += 1
         self.other.set("canary", codec.encode(self.canary))

@@ -9,6 +9,7 @@ working (tests/fuzz/_hubs.py, World.check_healthy).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -161,16 +162,32 @@ def test_another_redis_type_under_a_key(key: str, how: str, blob: bytes) -> None
         overwritten_and_healthy(w, key)
 
 
-#: Bytes where the library keeps a number.
+NOT_COUNTS = [
+    *(b"1e+20", b"-", b"1.5", b"0x10", b"\xff\xfe", b" 7", b"nan", b"inf", b"1e300"),
+    *(b"-5", b"-1000", b"007", b"9007199254740993", b"99999999999999999999"),
+]
+#: Bytes where the library keeps a count: not one, or one it never writes
+#: (negative, past 2**53 where Lua's doubles stop being exact, leading zeros).
 not_numbers = st.one_of(
     st.binary(min_size=1, max_size=12).filter(lambda b: not b.strip().isdigit()),
-    st.sampled_from([b"1e+20", b"-", b"1.5", b"0x10", b"\xff\xfe", b" 7"]),
+    st.sampled_from(NOT_COUNTS),
 )
-#: The bookkeeping the library keeps for one key (docs/internals.md, "Key layout").
+#: The bookkeeping the library keeps for one key (docs/internals.md, "Key layout"),
+#: and the namespace's sequence, which every change bumps.
 BOOKKEEPING = {
     "its version in the meta hash": lambda w, key, blob: w.raw.hset(w.ks.meta, key, blob),
     "its list's base": lambda w, key, blob: w.raw.hset(w.ks.list_bases, key, blob),
+    "the namespace's sequence": lambda w, key, blob: w.raw.hset(w.ks.meta, SEQ_FIELD, blob),
 }
+#: A count as the library writes it.
+COUNT = re.compile(rb"[1-9][0-9]{0,14}")
+
+
+def assert_repaired(w: World, key: str) -> None:
+    """After real writes, every number the key's bookkeeping holds is a count again."""
+    for name, field in ((w.ks.meta, key), (w.ks.meta, SEQ_FIELD), (w.ks.list_bases, key)):
+        raw = w.raw.hget(name, field)
+        assert raw is None or COUNT.fullmatch(raw), f"{name}[{field!r}] still holds {raw!r}"
 
 
 @fuzz(phases=[p for p in Phase if p is not Phase.shrink])  # the focused tests below explain
@@ -184,6 +201,12 @@ def test_arbitrary_bytes_in_a_keys_bookkeeping(key: str, where: str, blob: bytes
         exercise(w, key)
         reconnect(w.hub)  # a reconnect's resync reads every version the process knows
         w.check_healthy()
+        server_state.append(key, "second")  # a real write repairs it
+        w.hub.cache.clear()
+        assert w.as_tab("reader", lambda: server_state.tail(key, 1)) == ["second"]
+        server_state[key] = "plain"
+        assert w.as_tab("reader", lambda: server_state.get(key)) == "plain"
+        assert_repaired(w, key)
 
 
 def test_a_key_whose_version_is_not_a_number_breaks_only_that_key() -> None:
@@ -222,13 +245,14 @@ def test_a_list_whose_base_is_not_a_number_breaks_only_that_key() -> None:
         w.check_healthy()
 
 
-@pytest.mark.parametrize("where", sorted(BOOKKEEPING))
-def test_the_next_write_repairs_a_keys_bookkeeping(where: str) -> None:
+@pytest.mark.parametrize("blob", NOT_COUNTS)
+@pytest.mark.parametrize("where", ["its version in the meta hash", "its list's base"])
+def test_the_next_write_repairs_a_keys_bookkeeping(where: str, blob: bytes) -> None:
     """Damaged bookkeeping is repaired by the key's next write, and its readers see it."""
     with world() as w:
         server_state.append("victim", "first")
         w.as_tab("reader", lambda: server_state.get("victim"))
-        BOOKKEEPING[where](w, "victim", b"x")
+        BOOKKEEPING[where](w, "victim", blob)
         w.hub.cache.clear()  # read from Redis (a process that had not cached it)
         with pytest.raises(CorruptValue, match="victim"):
             w.as_tab("reader", lambda: server_state.get("victim"))
@@ -240,18 +264,23 @@ def test_the_next_write_repairs_a_keys_bookkeeping(where: str) -> None:
         server_state.append("victim", "more")
         assert w.as_tab("reader", lambda: server_state.get("victim")) == ["repaired", "more"]
         w.check_healthy()
+        assert_repaired(w, "victim")
 
 
-def test_a_damaged_sequence_is_repaired_by_the_next_write() -> None:
+@pytest.mark.parametrize("blob", NOT_COUNTS)
+def test_a_damaged_sequence_is_repaired_by_the_next_write(blob: bytes) -> None:
     """``HSET srs:{ns}:meta "\\0seq" x``: writes go on, and listeners resync past the jump."""
     with world() as w:
         server_state["k"] = 1
         w.as_tab("reader", lambda: server_state.get("k"))
-        w.raw.hset(w.ks.meta, SEQ_FIELD, b"x")
+        w.raw.hset(w.ks.meta, SEQ_FIELD, blob)
+        w.st.clear()
+        assert not w.hub.on_healthy(), "a damaged sequence taken for lost data"
         reconnect(w.hub)  # a resync meets it
+        assert not w.st.rerun_sessions(), "a damaged sequence reran every session"
         server_state["k"] = 2
         assert w.redis_seq() > 2
-        w.st.clear()
         deliver(w.hub, w.other)
         assert w.as_tab("reader", lambda: server_state.get("k")) == 2
         w.check_healthy()
+        assert_repaired(w, "k")

@@ -35,14 +35,29 @@ local function epoch()
   return e
 end
 
--- A stored count: 0 if absent, -1 if it is not a number (someone else wrote
+-- The largest count the library writes or trusts: 15 digits, far below
+-- 2^53, where Lua's doubles and the notification parser stop being exact.
+local MAX_COUNT = 1e15
+
+-- Whether `raw` is a count as the library writes it: plain digits, no sign,
+-- no leading zero, at most 15 of them. tonumber alone would take ' 7',
+-- '1.5', '0x10', '1e3' and 'nan'.
+local function is_count(raw)
+  return #raw <= 15 and string.match(raw, '^%d+$') ~= nil
+    and (#raw == 1 or string.sub(raw, 1, 1) ~= '0')
+end
+
+-- A stored count: 0 if absent, -1 if it is not one (someone else wrote
 -- there): a nil would end the table a script returns, and readers refuse -1.
 local function stored_count(hash, field)
   local raw = redis.call('HGET', hash, field)
   if not raw then
     return 0
   end
-  return tonumber(raw) or -1
+  if not is_count(raw) then
+    return -1
+  end
+  return tonumber(raw)
 end
 
 -- A field's current version (0 if it never changed); `field` defaults to ARGV[3].
@@ -50,34 +65,25 @@ local function version(field)
   return stored_count(KEYS[1], field or ARGV[3])
 end
 
--- HINCRBY, or if the field holds no integer (someone else wrote there), set it
--- to `floor` + 1 instead: a write repairs its own bookkeeping.
-local function bump(field, floor)
+-- HINCRBY, or if the field held no count (someone else wrote there), set it
+-- to `repaired()` instead: a write repairs its own bookkeeping. HINCRBY
+-- refuses what is not an integer; a negative or huge one it would take.
+local function bump(field, repaired)
   local n = redis.pcall('HINCRBY', KEYS[1], field, 1)
-  if type(n) == 'number' then
+  if type(n) == 'number' and n >= 1 and n < MAX_COUNT then
     return n
   end
-  n = floor() + 1
+  n = repaired()
   redis.call('HSET', KEYS[1], field, digits(n))
   return n
 end
 
--- Redis's clock, in ms: expiries never depend on a replica's clock.
+-- Redis's clock, in ms: expiries never depend on a replica's clock. Also
+-- what a damaged sequence is repaired to: past any count a namespace
+-- reaches (13 digits); listeners take the jump as a gap and resync.
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-
--- What a damaged version is repaired to: past the sequence, which every
--- version bump also bumps, so past any version a cache can hold.
-local function seq_floor()
-  return math.max(stored_count(KEYS[1], SEQ), 0)
-end
-
--- What a damaged sequence is repaired to: the clock in ms, past any count a
--- namespace reaches; listeners take the jump as a gap and resync.
-local function clock_floor()
-  return now_ms()
 end
 
 -- Whether a write fenced by `token` must be refused: its lock is not held with it.
@@ -147,8 +153,10 @@ end
 -- `field` defaults to ARGV[3] (a key the tick reaps; read_many names one per key).
 local function publish_change(e, appended, length, field)
   field = field or ARGV[3]
-  local ver = bump(field, seq_floor)
-  local seq = bump(SEQ, clock_floor)
+  -- The sequence first: a damaged version is repaired to the new sequence,
+  -- past every version a cache can hold (each version bump bumps it too).
+  local seq = bump(SEQ, now_ms)
+  local ver = bump(field, function() return seq end)
   redis.call(PUBLISH, ARGV[1], table.concat({
     'SRS1', 'c', digits(seq), digits(ver), ARGV[6], ARGV[5],
     appended and digits(appended) or '-', length and digits(length) or '-',

@@ -16,12 +16,9 @@ local e = epoch()
 if redis.call('EXISTS', KEYS[3]) == 1 then
   return {2, version(), e, ''}
 end
-local existed = redis.call('EXISTS', KEYS[6]) == 1
-if not existed then
-  -- remember the version that created the list, so a reader holding an
-  -- older list never splices new items onto it
-  redis.call('HSET', KEYS[7], ARGV[3], version() + 1)
-end
+-- A list whose base is damaged (someone else wrote there) counts as new:
+-- readers fetch it whole, and its base is written again below.
+local existed = redis.call('EXISTS', KEYS[6]) == 1 and stored_count(KEYS[7], ARGV[3]) >= 0
 for i = 11, #ARGV do
   redis.call('RPUSH', KEYS[6], ARGV[i])
 end
@@ -30,7 +27,6 @@ local cap = tonumber(ARGV[10]) or 0
 if cap > 0 and length > 2 * cap then
   -- keep the newest `cap`; readers fetch the list anew
   redis.call('LTRIM', KEYS[6], -cap, -1)
-  redis.call('HSET', KEYS[7], ARGV[3], version() + 1)
   length = cap
   existed = false
 end
@@ -41,5 +37,8 @@ if existed then
   ver = publish_change(e, #ARGV - 10, length)
 else
   ver = publish_change(e)
+  -- remember the version that created the list, so a reader holding an
+  -- older list never splices new items onto it
+  redis.call('HSET', KEYS[7], ARGV[3], digits(ver))
 end
 return finish(1, ver, e, digits(length))

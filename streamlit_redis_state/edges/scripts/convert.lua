@@ -15,7 +15,6 @@ if redis.call('GET', KEYS[3]) ~= ARGV[11] then
   return {3, version(), e, ''}
 end
 redis.call('DEL', KEYS[3])
-redis.call('HSET', KEYS[7], ARGV[3], version() + 1)
 local first = 12
 local cap = tonumber(ARGV[10]) or 0
 if cap > 0 and #ARGV - 11 > cap then
@@ -26,4 +25,6 @@ for i = first, #ARGV do
 end
 local length = redis.call('LLEN', KEYS[6])
 redis.call('SADD', KEYS[4], ARGV[3])
-return finish(1, publish_change(e), e, digits(length))
+local ver = publish_change(e)
+redis.call('HSET', KEYS[7], ARGV[3], digits(ver))  -- the version that created the list
+return finish(1, ver, e, digits(length))

@@ -35,4 +35,4 @@ local ttl = tonumber(ARGV[12])
 redis.call('SET', KEYS[7], ARGV[11], 'PX', ttl)
 redis.call('ZADD', KEYS[6], now + ttl, ARGV[10])
 redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now)
-return {redis.call('HGET', KEYS[1], SEQ) or '0', redis.call('HGET', KEYS[1], EPOCH) or '', reaped}
+return {stored_count(KEYS[1], SEQ), redis.call('HGET', KEYS[1], EPOCH) or '', reaped}
