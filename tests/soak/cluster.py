@@ -243,19 +243,29 @@ class Cluster:
         self, tabs_per_replica: int, post_script_gc: bool, fragment_widgets: bool = False
     ) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="srs-soak-"))
-        self.redis = RedisServer()
-        self.raw = self.redis.client()
-        self.keyspace = Keyspace(NAMESPACE)
-        self.proxy = FaultProxy(self.redis.port)
-        self.events = Events(self.redis.client(), self.keyspace.channel)
+        #: What close() stops, last started first; each stop runs even if another raised.
+        self._stops = contextlib.ExitStack()
         self.replicas: dict[str, StreamlitServer] = {}
         self.tabs: list[Tab] = []
-        self.writer = Writer()
         self._closed_tabs: list[Tab] = []
         #: Keep the logs of the replicas' operations after close (a failure's evidence).
         self.keep = False
         self.fragment_widgets = fragment_widgets
+        self.keyspace = Keyspace(NAMESPACE)
         try:
+            self._stops.callback(self._remove_dir)
+            self.redis = RedisServer()
+            self._stops.callback(self.redis.close)
+            self.raw = self.redis.client()
+            self.proxy = FaultProxy(self.redis.port)
+            self._stops.callback(self.proxy.close)
+            self._stops.callback(self._stop_replicas)
+            self.events = Events(self.redis.client(), self.keyspace.channel)
+            self._stops.callback(self.events.close)
+            self._stops.callback(reconfigure, {})
+            self.writer = Writer()
+            self._stops.callback(self.writer.stop)
+            self._stops.callback(self._close_tabs)
             self._start_replicas(post_script_gc, fragment_widgets)
             configure(url=self.redis.url, namespace=NAMESPACE, **OPTIONS)
             self.writer.start()
@@ -527,15 +537,20 @@ class Cluster:
         return replica.output()[-last:] if replica is not None else ""
 
     def close(self) -> None:
-        for tab in self.tabs + self._closed_tabs:
-            tab.close()
-        self.writer.stop()
-        self.events.close()
-        reconfigure({})
-        for replica in self.replicas.values():
-            replica.stop()
-        self.proxy.close()
-        self.redis.close()
+        """Stop everything started, by pid: tabs, writer, replicas, proxy, redis-server."""
+        self._stops.close()
+
+    def _close_tabs(self) -> None:
+        with contextlib.ExitStack() as stack:
+            for tab in self.tabs + self._closed_tabs:
+                stack.callback(tab.close)
+
+    def _stop_replicas(self) -> None:
+        with contextlib.ExitStack() as stack:
+            for replica in self.replicas.values():
+                stack.callback(replica.stop)
+
+    def _remove_dir(self) -> None:
         if not self.keep:
             shutil.rmtree(self.dir, ignore_errors=True)
 
