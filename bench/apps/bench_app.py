@@ -1,6 +1,7 @@
 """The app every benchmark drives, for both libraries (SRS_BENCH_IMPL=anchor selects the original).
 
-    ?op=post&id=N         add message N to the room (lock, read, write: the same logic for both)
+    ?op=post&id=N         a "post" button whose callback adds message N to the room (lock,
+                          read, write: the same logic for both), as a chat's send button does
     ?op=presence&id=N     join presence (ours only) and read the room, for the memory cycles
     ?op=stats             show this process's subscription and presence counts (ours only)
     ?key=k                just read key k
@@ -45,9 +46,17 @@ with server_state_lock["room"]:
     if "room" not in server_state:
         server_state["room"] = []
 
-if op == "post":
+
+
+def post() -> None:
+    # In a callback, like a chat's send button: the rerun that follows shows the post,
+    # and a rerun pushed by someone else's change does not post again.
     with server_state_lock["room"]:
         server_state["room"] = server_state["room"] + [{"id": int(params["id"]), "text": "hello"}]
+
+
+if op == "post":
+    st.button("post", on_click=post)
 elif op == "presence":
     from streamlit_redis_state import join_presence
 
