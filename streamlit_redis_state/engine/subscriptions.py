@@ -83,7 +83,7 @@ class Shown:
     """What one scope of one session shows of one key."""
 
     version: int
-    #: The script run that read it (an opaque token from the bridge).
+    #: The script run that read it (an opaque token from the bridge, compared with ==).
     run: object
 
 
@@ -123,7 +123,7 @@ class Subscriptions:
                 return False
             scopes = self._by_key.setdefault(key, {}).setdefault(sid, {})
             shown = scopes.get(place.fragment_id)
-            if shown is None or shown.run is not place.run:
+            if shown is None or shown.run != place.run:
                 scopes[place.fragment_id] = Shown(version, place.run)
             elif version != UNKNOWN and (
                 replace or shown.version == UNKNOWN or version < shown.version
@@ -195,7 +195,7 @@ class Subscriptions:
                     if shown.version >= version:
                         continue
                     drawing = place.script_thread and not place.superseded
-                    if drawing and shown.run is not place.run:
+                    if drawing and shown.run != place.run:
                         redrawn = place.fragment_run is None or (
                             scope is not None and scope in place.fragment_run
                         )
