@@ -55,6 +55,10 @@ class Settings:
     wait_replicas: int = 0
     #: How long a change waits for those replicas before raising NotReplicated.
     wait_timeout: float = 1.0
+    #: Under Streamlit, keep long-lived objects out of the full garbage
+    #: collection Streamlit runs after every script run (``gc.freeze()``,
+    #: renewed; see engine/freezer.py). Off: collections walk everything.
+    gc_freeze: bool = True
     source: str = field(default="default", compare=False)
 
     def validate(self) -> Settings:
@@ -87,6 +91,8 @@ class Settings:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 64:
                 raise ConfigurationError(f"{name} must be an int >= 64, got {value!r}")
+        if not isinstance(self.gc_freeze, bool):
+            raise ConfigurationError(f"gc_freeze must be true or false, got {self.gc_freeze!r}")
         replicas = self.wait_replicas
         if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
             raise ConfigurationError(f"wait_replicas must be an int >= 0, got {replicas!r}")
@@ -129,9 +135,20 @@ def _option_names() -> list[str]:
     return [n for n in Settings.__dataclass_fields__ if n != "source"]
 
 
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
 def _coerce(name: str, raw: object, where: str) -> object:
     """Convert a text setting (environment, secrets) to the field's type."""
     kind = Settings.__dataclass_fields__[name].type
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+        raise ConfigurationError(f"{where}: {name} must be true or false, got {raw!r}")
     if kind != "int" and kind != "float":
         return str(raw)
     try:
