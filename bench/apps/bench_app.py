@@ -47,7 +47,6 @@ with server_state_lock["room"]:
         server_state["room"] = []
 
 
-
 def post() -> None:
     # In a callback, like a chat's send button: the rerun that follows shows the post,
     # and a rerun pushed by someone else's change does not post again.

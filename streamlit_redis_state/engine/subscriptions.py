@@ -223,6 +223,11 @@ class Subscriptions:
 
     # -- bookkeeping ------------------------------------------------------------
 
+    def shows(self, key: str) -> bool:
+        """Whether some session of this process is subscribed to ``key``."""
+        with self._lock:
+            return key in self._by_key
+
     def keys(self) -> list[str]:
         """Keys some session of this process is subscribed to."""
         with self._lock:
