@@ -30,6 +30,27 @@ class Message:
     data: bytes = b""
 
 
+_SUBSCRIBED = Message(Kind.SUBSCRIBED)
+_PONG = Message(Kind.PONG)
+
+
+def _message(raw: Any) -> Message | None:
+    """A raw pub/sub reply as a :class:`Message` (``None``: not one the listener uses)."""
+    if isinstance(raw, (bytes, str)):  # PONG to a ping while not subscribed
+        return _PONG
+    kind = raw[0]
+    if isinstance(kind, str):
+        kind = kind.encode()
+    if kind == b"message":
+        data = raw[2]
+        return Message(Kind.MESSAGE, data if isinstance(data, bytes) else str(data).encode())
+    if kind == b"subscribe":
+        return _SUBSCRIBED
+    if kind == b"pong":
+        return _PONG
+    return None
+
+
 class Subscription(Protocol):
     def get_message(self, timeout: float) -> Message | None:
         """The next message, waiting at most ``timeout`` seconds; ``None`` if none came."""
@@ -54,18 +75,11 @@ class RedisSubscription:
         self._pubsub.subscribe(channel)
 
     def get_message(self, timeout: float) -> Message | None:
-        raw = self._pubsub.get_message(timeout=timeout)
-        if raw is None:
-            return None
-        kind = raw["type"]
-        if kind == "subscribe":
-            return Message(Kind.SUBSCRIBED)
-        if kind == "message":
-            data = raw["data"]
-            return Message(Kind.MESSAGE, data if isinstance(data, bytes) else str(data).encode())
-        if kind == "pong":
-            return Message(Kind.PONG)
-        return None
+        # redis-py's parse_response, not get_message: the raw reply, without
+        # the dictionary get_message builds around every message (this runs
+        # for every change, in every process).
+        raw = self._pubsub.parse_response(block=False, timeout=timeout)
+        return None if raw is None else _message(raw)
 
     def ping(self) -> None:
         self._pubsub.ping("srs")

@@ -8,11 +8,11 @@ notification. The value itself is never published.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -35,8 +35,13 @@ T = TypeVar("T")
 #: The pause before a request is re-sent once after a connection error or a timeout.
 RETRY_PAUSE = 0.05
 
+# WriteResult, Snapshot and Writer are values: never changed once made (a
+# Snapshot is shared by every reader of the cache). They are not declared
+# frozen only because a frozen dataclass takes microseconds to build, and
+# every write builds all three.
 
-@dataclass(frozen=True)
+
+@dataclass(slots=True)
 class WriteResult:
     """What a change script did."""
 
@@ -56,7 +61,7 @@ class WriteResult:
         return self.outcome is Outcome.CHANGED
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Snapshot:
     """A key's stored bytes (``None`` if absent) with its version and the epoch.
 
@@ -101,7 +106,7 @@ class Tail:
     length: int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Writer:
     """Who makes a change: named in its notification, and the fence it must pass."""
 
@@ -117,6 +122,32 @@ class Writer:
 
 
 ANONYMOUS = Writer()
+
+
+#: Script outcomes by number (faster than calling the enum on every write).
+OUTCOMES = {o.value: o for o in Outcome}
+
+
+class _Unique:
+    """Names unique across processes and calls, without a system call each.
+
+    A random prefix per process (drawn again in a forked child, which would
+    otherwise repeat its parent's names) and a counter.
+    """
+
+    def __init__(self) -> None:
+        self._reseed()
+        os.register_at_fork(after_in_child=self._reseed)
+
+    def _reseed(self) -> None:
+        self._prefix = os.urandom(8).hex()
+        self._counter = itertools.count()
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._counter):x}"
+
+
+_unique = _Unique()
 
 
 def _text(value: Any) -> str:
@@ -181,22 +212,19 @@ class RedisStore:
             )
         return RedisSubscription(self._pubsub_client, self.keyspace.channel)
 
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        try:
-            yield
-        except redis.AuthenticationError as exc:
-            raise ServerStateError(
+    def _mapped(self, exc: redis.RedisError) -> Exception:
+        """What a redis-py error means for the caller (raise it ``from exc``)."""
+        if isinstance(exc, redis.AuthenticationError):
+            return ServerStateError(
                 f"Redis at {self.settings.redacted_url()} refused the credentials: {exc}"
-            ) from exc
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            )
+        if isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
             if self.on_unavailable is not None:
                 self.on_unavailable()
-            raise StateUnavailable(
+            return StateUnavailable(
                 f"Redis at {self.settings.redacted_url()} is unreachable: {exc}"
-            ) from exc
-        except redis.RedisError as exc:
-            raise ServerStateError(f"Redis refused the request: {exc}") from exc
+            )
+        return ServerStateError(f"Redis refused the request: {exc}")
 
     def _run(self, name: str, keys: list[str], args: list[Any], client: Any = None) -> Any:
         return self._scripts[name](keys=keys, args=args, client=client)
@@ -209,7 +237,8 @@ class RedisStore:
         request sent twice is safe to send twice: reads are, and each change
         script is told it is a retry and replays its recorded outcome.
         """
-        with self._errors():
+        # Plain try blocks, not a context manager: this runs for every request.
+        try:
             try:
                 return call(False)
             except (redis.ConnectionError, redis.TimeoutError) as exc:
@@ -218,6 +247,8 @@ class RedisStore:
                 logger.debug("retrying a request once after %s", type(exc).__name__)
             time.sleep(RETRY_PAUSE)
             return call(True)
+        except redis.RedisError as exc:
+            raise self._mapped(exc) from exc
 
     # -- values -----------------------------------------------------------
 
@@ -297,13 +328,14 @@ class RedisStore:
         The retry flag (the last argument) is filled in by :meth:`_script`.
         """
         ks = self.keyspace
-        request = os.urandom(8).hex()
-        keys = [ks.meta, ks.request(request)]
+        # Unique per call, in every process: it names the request's record,
+        # and it is a fresh epoch candidate (after a loss of data, the first
+        # change creates an epoch no process has seen).
+        unique = _unique()
+        keys = [ks.meta, ks.request(unique)]
         args: list[Any] = [
             ks.channel,
-            # A fresh epoch candidate on every call: after a loss of data, the
-            # first change creates an epoch no process has seen.
-            os.urandom(8).hex(),
+            unique,
             field,
             writer.origin,
             int(writer.quiet),
@@ -347,7 +379,7 @@ class RedisStore:
             ks.expiries,
         ]
         result, replicas = self._script(name, keys, head_args, [writer.token, *args])
-        outcome = Outcome(int(result[0]))
+        outcome = OUTCOMES[int(result[0])]
         if outcome is Outcome.FENCED:
             raise LockLost(
                 f"the lock on {key!r} was lost (its lease expired); the write was refused"
@@ -434,7 +466,7 @@ class RedisStore:
         """Bump the version and notify, value unchanged (``force_rerun_bound_sessions``)."""
         keys, args = self._head(key, writer)
         result, replicas = self._script("touch", keys, args, [])
-        outcome = Outcome(int(result[0]))
+        outcome = OUTCOMES[int(result[0])]
         return WriteResult(outcome, int(result[1]), _text(result[2]), replicas=replicas)
 
     def sync_state(self, keys: list[str]) -> tuple[int, str, dict[str, int]]:

@@ -1,0 +1,38 @@
+"""The write and notification paths' shortcuts keep their meaning (edges/store.py, pubsub.py)."""
+
+from __future__ import annotations
+
+import os
+
+from streamlit_redis_state.edges import store
+from streamlit_redis_state.edges.pubsub import Kind, Message, _message
+
+
+def test_request_names_are_unique_and_a_forked_child_draws_its_own() -> None:
+    names = {store._unique() for _ in range(10_000)}
+    assert len(names) == 10_000
+    assert all(len(n) <= 32 and set(n) <= set("0123456789abcdef") for n in names)  # an epoch
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: what would its next name be?
+        os.write(write, store._unique().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    assert child[:16] != store._unique()[:16]  # not the parent's prefix
+
+
+def test_raw_pubsub_replies_become_messages() -> None:
+    assert _message([b"message", b"srs:{t}:events", b"SRS1 u k"]) == Message(
+        Kind.MESSAGE, b"SRS1 u k"
+    )
+    assert _message(["message", "srs:{t}:events", "text"]) == Message(Kind.MESSAGE, b"text")
+    assert _message([b"subscribe", b"srs:{t}:events", 1]) == Message(Kind.SUBSCRIBED)
+    assert _message([b"pong", b"srs"]) == Message(Kind.PONG)
+    assert _message(b"PONG") == Message(Kind.PONG)
+    assert _message([b"unsubscribe", b"srs:{t}:events", 0]) is None
+
+
+def test_every_script_outcome_is_known() -> None:
+    for outcome in store.Outcome:
+        assert store.OUTCOMES[int(outcome)] is outcome
