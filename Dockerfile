@@ -1,10 +1,12 @@
-# One Streamlit process per container: a replica of the chat demo.
+# One Streamlit process per container: a replica of the chat demo (or, with
+# `python examples/chat/bot.py` as its command, the chat's bot).
 FROM python:3.11-slim
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY streamlit_redis_state ./streamlit_redis_state
-RUN pip install --no-cache-dir .
+# The `demo` extra: the bot's sentiment lexicon (vaderSentiment) and tzdata.
+RUN pip install --no-cache-dir ".[demo]"
 COPY examples ./examples
 
 ENV STREAMLIT_SERVER_HEADLESS=true \

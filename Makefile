@@ -1,6 +1,6 @@
 # Two commands on a fresh machine: `make demo` and `make test`.
 # Each installs what it needs: a venv with the package, and (as root, with apt)
-# Debian's redis-server, nginx and chromium when they are missing.
+# Debian's redis-server, valkey-server, nginx and chromium when they are missing.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -13,13 +13,15 @@ ROOT   := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
 # The browser tier needs Chromium; `make demo` does not.
 test browser: NEED_BROWSER := yes
+# The integration tier also runs against Valkey.
+test integration: NEED_VALKEY := yes
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,demo]'
 	touch $@
 
 # Debian packages the tiers need, installed only when missing.
@@ -29,12 +31,22 @@ system-deps:
 	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
 	command -v openssl >/dev/null 2>&1 || missing="$$missing openssl"; \
 	[ "$(NEED_BROWSER)" != yes ] || command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	[ "$(NEED_BROWSER)" != yes ] || [ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing="$$missing fonts-noto-color-emoji"; \
 	if [ -n "$$missing" ]; then \
 	  if [ -n "$(APT)" ] && [ -n "$(ROOT)" ]; then \
 	    echo "installing:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
 	    echo "missing:$$missing (install them, e.g. sudo apt-get install$$missing)"; \
+	  fi; \
+	fi
+	@# Valkey, for the integration tier's Valkey runs: in Debian 13's main archive,
+	@# in bookworm-backports for Debian 12 (the script adds it).
+	@if [ "$(NEED_VALKEY)" = yes ] && ! command -v valkey-server >/dev/null 2>&1; then \
+	  if [ -n "$(APT)" ] && [ -n "$(ROOT)" ]; then \
+	    echo "installing: valkey-server"; sh support/install-valkey.sh; \
+	  else \
+	    echo "missing: valkey-server (run support/install-valkey.sh as root)"; \
 	  fi; \
 	fi
 

@@ -264,7 +264,7 @@ class ServerState(MutableMapping[str, Any]):
     def length(self, key: str) -> int:
         """How many items the list at ``key`` holds (0 if missing); subscribes like a read."""
         key = check_key(key)
-        snap = self._hub().read_last(key, 0)
+        snap = self._hub().read_last(key, 0)  # served by a tail() of the key if cached
         if snap.length or snap.blob is None:
             return snap.length
         value = codec.decode(snap.blob, key=key)

@@ -9,6 +9,10 @@ One module per concern:
   pages as a browser does.
 - `faultproxy`: `FaultProxy`, a TCP proxy that passes, silently drops
   (half-open link) or resets connections.
+- `ha`: highly available Redis: `ClusterNodes` (a Redis Cluster of masters,
+  replicas on demand, TLS, slot migration) and `SentinelGroup` (a primary, a
+  replica and sentinels), of redis-server or valkey-server.
+- `install-valkey.sh`: installs Debian's valkey-server (`make test` runs it).
 - `topology`: the `make demo` topology (redis-server, N replicas, nginx),
   which the browser tier also starts and docker-compose.yml must agree with.
 - `demo`: the `make demo` command line (`python -m support.demo`).

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from support.sessions import HeadlessSession
 
@@ -70,10 +72,10 @@ def require_binary(name: str) -> str:
 
 
 class RedisServer:
-    """A throwaway redis-server on a free loopback port."""
+    """A throwaway redis-server (or valkey-server, its fork) on a free loopback port."""
 
-    def __init__(self, *extra: str, port: int | None = None) -> None:
-        self.binary = require_binary("redis-server")
+    def __init__(self, *extra: str, port: int | None = None, binary: str = "redis-server") -> None:
+        self.binary = require_binary(binary)
         self.port = port or free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="srs-redis-"))
         self.extra = list(extra)
@@ -109,12 +111,19 @@ class RedisServer:
             raise
 
     def _pings(self) -> bool:
+        # No retries: redis-py's default ones back off for seconds on a
+        # refused connection, and on the NOAUTH of a password-protected server.
+        probe = redis.Redis(
+            host="127.0.0.1", port=self.port, socket_timeout=1, retry=Retry(NoBackoff(), 0)
+        )
         try:
-            return bool(self.client().ping())
+            return bool(probe.ping())
         except (redis.AuthenticationError, redis.ResponseError):
             return True  # it answered: up, with a password
         except redis.RedisError:
             return False
+        finally:
+            probe.close()
 
     def client(self) -> redis.Redis:
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)

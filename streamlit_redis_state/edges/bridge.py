@@ -70,11 +70,14 @@ class Bridge(Protocol):
 
     def set_release_callback(self, callback: Callable[[str], None]) -> None: ...
 
-    def request_rerun(self, session_id: str, fragment_ids: set[str] | None, chain: int = 0) -> bool:
+    def request_rerun(
+        self, session_id: str, fragment_ids: set[str] | None, chain: int | None = 0
+    ) -> bool:
         """Rerun a session (whole app, or only fragments); ``False`` if it is gone.
 
         ``chain``: the depth of the change that asks; the run it starts says
-        so in its :attr:`ScriptPlace.chain`.
+        so in its :attr:`ScriptPlace.chain`. ``None`` (a resync, a recovery):
+        no change of its own, so the session's current chain goes on.
         """
         ...
 
@@ -374,7 +377,9 @@ class StreamlitBridge:
         except Exception:
             return False
 
-    def request_rerun(self, session_id: str, fragment_ids: set[str] | None, chain: int = 0) -> bool:
+    def request_rerun(
+        self, session_id: str, fragment_ids: set[str] | None, chain: int | None = 0
+    ) -> bool:
         """Ask Streamlit to rerun a session: the whole app, or only the given fragments.
 
         Returns ``False`` when the session is gone (disconnected or never known
@@ -394,7 +399,8 @@ class StreamlitBridge:
             return False
         with self._pending_lock:
             scheduled = session_id in self._pending
-            self._pending_chain[session_id] = max(chain, self._pending_chain.get(session_id, 0))
+            if chain is not None:
+                self._pending_chain[session_id] = max(chain, self._pending_chain.get(session_id, 0))
             if not scheduled:
                 self._pending[session_id] = None if fragment_ids is None else set(fragment_ids)
             else:
@@ -410,14 +416,20 @@ class StreamlitBridge:
         def run() -> None:
             with self._pending_lock:
                 frags = self._pending.pop(session_id, None)
-                depth = self._pending_chain.pop(session_id, 0)
+                asked = self._pending_chain.pop(session_id, None)
+            # A rerun no change asked for (a resync) goes on with the chain of
+            # the run it replaces, so it cannot restart a chain at 0.
+            current = getattr(getattr(session, "_scriptrunner", None), "_requests", None)
+            depth = asked if asked is not None else self._chains.get(current, 0) if current else 0
             self._handing[session_id] = (getattr(session, "_scriptrunner", None), depth)
             try:
                 started = _rerun_now(session, frags)
+                if started is not None:
+                    # Before the hand-off ends: a run that looks between the
+                    # two must find one or the other.
+                    self._chains[started] = depth
             finally:
                 self._handing.pop(session_id, None)
-            if started is not None:
-                self._chains[started] = depth
 
         try:
             session._event_loop.call_soon_threadsafe(run)
@@ -474,7 +486,9 @@ class NoSession:
     def set_release_callback(self, callback: Callable[[str], None]) -> None:
         pass
 
-    def request_rerun(self, session_id: str, fragment_ids: set[str] | None, chain: int = 0) -> bool:
+    def request_rerun(
+        self, session_id: str, fragment_ids: set[str] | None, chain: int | None = 0
+    ) -> bool:
         return False
 
     def runtime_exists(self) -> bool:

@@ -30,7 +30,7 @@ from typing import Protocol
 
 from ..base.config import Settings
 from .notification import Notification, Unlocked, parse
-from .pubsub import Kind, Subscription
+from .pubsub import Kind, Subscription, Unsubscribed
 
 logger = logging.getLogger(__name__)
 
@@ -185,9 +185,12 @@ class Listener:
                 if self._stop.is_set():
                     break
                 self._mark_unsynced()
-                logger.warning(
-                    "listener lost Redis (%s: %s); reconnecting", type(exc).__name__, exc
-                )
+                if isinstance(exc, Unsubscribed):  # a slot moved, a failover: expected
+                    logger.info("listener: %s; reconnecting", exc)
+                else:
+                    logger.warning(
+                        "listener lost Redis (%s: %s); reconnecting", type(exc).__name__, exc
+                    )
                 logger.debug("listener error", exc_info=True)
                 self._stop.wait(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 2.0)

@@ -4,6 +4,13 @@ The key layout is in :mod:`..base.keys`; the scripts, one purpose each, in
 ``scripts/``. Why scripts: every change is one atomic step that compares
 bytes, stores, bumps the version and the sequence, and publishes a small
 notification. The value itself is never published.
+
+Three kinds of Redis (``Settings.target``): one server (``redis.Redis``); a
+Redis Cluster (``redis.RedisCluster``, which follows MOVED and ASK; every
+name of a namespace shares one hash slot, so each script runs on one shard,
+and notifications go out with SPUBLISH on Redis 7 and later); a primary
+behind Sentinel (``Sentinel.master_for``, which asks the sentinels for the
+master on every new connection).
 """
 
 from __future__ import annotations
@@ -17,23 +24,45 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import redis
+from redis import cluster as _cluster
+from redis import sentinel as _sentinel
 from redis.backoff import NoBackoff
+from redis.cluster import RedisCluster
+from redis.exceptions import (
+    AskError,
+    ClusterError,
+    RedisClusterException,
+    TryAgainError,
+)
 from redis.retry import Retry
 
 from ..base.codec import join_items, list_blob
-from ..base.config import Settings
+from ..base.config import Settings, Target
 from ..base.errors import LockLost, ServerStateError, StateUnavailable
 from ..base.keys import EPOCH_FIELD, SEQ_FIELD, Keyspace, presence_field
 from . import scripts
 from .notification import Outcome
-from .pubsub import RedisSubscription, Subscription
+from .pubsub import RedisSubscription, Subscription, Unsubscribed
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# redis-py leaves these untyped.
+ClusterNode: Any = _cluster.ClusterNode
+Sentinel: Any = _sentinel.Sentinel
+
 #: The pause before a request is re-sent once after a connection error or a timeout.
 RETRY_PAUSE = 0.05
+
+#: Redis Cluster answers that mean "not run; ask again shortly": the slot is
+#: being migrated (TRYAGAIN for a multi-key script, or redirections until
+#: redis-py's own budget ran out: ClusterError "TTL exhausted", MOVED, ASK),
+#: or the cluster is changing its mind (CLUSTERDOWN, MASTERDOWN; ClusterDownError
+#: is a ClusterError). Nothing was applied, so asking again is always safe.
+NOT_YET = (TryAgainError, AskError, ClusterError)
+#: The longest pause between two such attempts.
+NOT_YET_PAUSE_MAX = 0.5
 
 # WriteResult, Snapshot and Writer are values: never changed once made (a
 # Snapshot is shared by every reader of the cache). They are not declared
@@ -85,10 +114,10 @@ class Snapshot:
     def of_list(cls, bodies: bytes, count: int, version: int, epoch: str, base: int) -> Snapshot:
         return cls(list_blob(bodies, count), version, epoch, bodies, count, base)
 
-    def extended(self, item_blobs: list[bytes], version: int) -> Snapshot:
+    def extended(self, item_blobs: list[bytes], version: int, key: str | None = None) -> Snapshot:
         """This list snapshot with ``item_blobs`` appended, at ``version``."""
         assert self.bodies is not None
-        more, n = join_items(item_blobs)
+        more, n = join_items(item_blobs, key=key)
         return Snapshot.of_list(
             self.bodies + more, self.count + n, version, self.epoch, self.list_base
         )
@@ -159,23 +188,56 @@ def _text(value: Any) -> str:
 class RedisStore:
     """Every Redis command the library sends goes through this class."""
 
-    def __init__(self, settings: Settings, client: redis.Redis | None = None) -> None:
+    def __init__(self, settings: Settings, client: Any = None) -> None:
         self.settings = settings
-        self.client = client if client is not None else self._connect(settings)
         self.keyspace = Keyspace(settings.namespace)
+        self._sentinel: Any = None
+        self._target: Target | None = None
+        if client is None and settings.url is not None:
+            self._target = settings.target
+        self.client: Any = client if client is not None else self._connect(settings)
+        #: "server", "cluster" or "sentinel".
+        self.mode = (
+            "cluster"
+            if isinstance(self.client, RedisCluster)
+            else (self._target.mode if self._target is not None else "server")
+        )
         #: How long a change's outcome is kept for a re-sent request: longer
         #: than any request can wait behind a stalled Redis before its retry.
         self.record_ms = int(max(10.0, 2 * settings.socket_timeout + 1) * 1000)
-        self._pubsub_client: redis.Redis | None = None
+        self._pubsub_client: Any = None
+        #: Cluster only: the node, replication id and previous replication id
+        #: last read by replication_id(), and which node each id came from.
+        self._last_replication: tuple[str, str, str] | None = None
+        self._replid_nodes: dict[str, str] = {}
+        #: Whether the listener subscribed once already (it then re-reads a
+        #: cluster's slot map before each new subscription).
+        self._subscribed_before = False
         #: Told (in the calling thread) whenever Redis could not be reached.
         self.on_unavailable: Callable[[], None] | None = None
+        #: SSUBSCRIBE / SPUBLISH: on a Redis Cluster of Redis 7 or later, where
+        #: PUBLISH would be broadcast to every node of the cluster.
+        self.sharded = self.mode == "cluster" and self._cluster_major_version() >= 7
+        publish = "SPUBLISH" if self.sharded else "PUBLISH"
         self._scripts = {
-            name: self.client.register_script(scripts.source(name))
+            name: self.client.register_script(scripts.source(name, publish))
             for name in sorted(scripts.WITH_PRELUDE | scripts.PLAIN)
         }
 
-    @staticmethod
-    def _connect(settings: Settings) -> redis.Redis:
+    def _connection_options(self, target: Target) -> dict[str, Any]:
+        """What every connection to a server (not a sentinel) is made with."""
+        options: dict[str, Any] = {
+            "socket_timeout": self.settings.socket_timeout,
+            "socket_connect_timeout": self.settings.connect_timeout,
+            "username": target.username,
+            "password": target.password,
+        }
+        if target.tls:
+            options["ssl"] = True
+            options.update(target.tls_options)
+        return options
+
+    def _connect(self, settings: Settings) -> Any:
         if settings.url is None:
             # Imported here: only the embedded store needs it, and it is slow to
             # import (the command line and workers with a URL never do).
@@ -183,16 +245,78 @@ class RedisStore:
 
             client: redis.Redis = fakeredis.FakeRedis(server=fakeredis.FakeServer())
             return client
-        return redis.Redis.from_url(
-            settings.url,
-            socket_timeout=settings.socket_timeout,
-            socket_connect_timeout=settings.connect_timeout,
-            # No retries inside redis-py: it would re-send a script whose first
-            # run may have applied (a stall longer than socket_timeout). The
-            # store retries once itself, telling the script it is a retry.
-            retry=Retry(NoBackoff(), 0),
-            health_check_interval=30,
-        )
+        # No retries inside redis-py: it would re-send a script whose first
+        # run may have applied (a stall longer than socket_timeout). The
+        # store retries once itself, telling the script it is a retry.
+        no_retry = Retry(NoBackoff(), 0)
+        target = self._target
+        assert target is not None
+        if target.mode == "server":
+            return redis.Redis.from_url(
+                settings.url,
+                socket_timeout=settings.socket_timeout,
+                socket_connect_timeout=settings.connect_timeout,
+                retry=no_retry,
+                health_check_interval=30,
+            )
+        options = self._connection_options(target)
+        if target.mode == "sentinel":
+            self._sentinel = Sentinel(
+                list(target.hosts),
+                sentinel_kwargs=self._sentinel_options(target),
+            )
+            return self._sentinel.master_for(
+                target.service, db=target.db, retry=no_retry, health_check_interval=30, **options
+            )
+        try:
+            # RedisCluster reads the cluster's slot map here, from the first
+            # node that answers, and follows MOVED and ASK from then on.
+            return RedisCluster(
+                startup_nodes=[ClusterNode(host, port) for host, port in target.hosts],
+                retry=no_retry,
+                health_check_interval=30,
+                **options,
+            )
+        except (RedisClusterException, redis.RedisError) as exc:
+            if isinstance(exc, redis.AuthenticationError):
+                raise ServerStateError(
+                    f"{settings.describe()} refused the credentials: {exc}"
+                ) from exc
+            raise StateUnavailable(f"{settings.describe()} is unreachable: {exc}") from exc
+
+    def _sentinel_options(self, target: Target) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "socket_timeout": self.settings.socket_timeout,
+            "socket_connect_timeout": self.settings.connect_timeout,
+            "username": target.sentinel_username,
+            "password": target.sentinel_password,
+            "retry": Retry(NoBackoff(), 0),
+        }
+        if target.tls:
+            options["ssl"] = True
+            options.update(target.tls_options)
+        return options
+
+    def _cluster_major_version(self) -> int:
+        """The major version of the node that owns the namespace's slot (7 if not allowed)."""
+        try:
+            info = self._attempts(lambda _: self._owner_call("info", "server"))
+        except ServerStateError:
+            return 7  # INFO refused (an ACL without @dangerous): Redis 7 is the norm
+        version = str(info.get("redis_version", "7")) if isinstance(info, dict) else "7"
+        head = version.split(".")[0]
+        return int(head) if head.isdigit() else 7
+
+    def _owner_call(self, method: str, *args: Any) -> Any:
+        """A command about the server (INFO, CONFIG GET), sent where the namespace lives.
+
+        On a cluster, that is the node that owns the namespace's slot;
+        elsewhere, the one server.
+        """
+        if self.mode != "cluster":
+            return getattr(self.client, method)(*args)
+        node = self.client.get_node_from_key(self.keyspace.meta)
+        return getattr(self.client, method)(*args, target_nodes=node)
 
     def subscribe(self) -> Subscription:
         """A new subscription to the namespace's channel, for the listener.
@@ -200,31 +324,128 @@ class RedisStore:
         For a real Redis it uses a client with no retries of its own: redis-py
         would otherwise reconnect and resubscribe silently, and the listener
         must see every break to drop its cache and resync.
-        """
-        if self.settings.url is None:
-            return RedisSubscription(self.client, self.keyspace.channel)
-        if self._pubsub_client is None:
-            self._pubsub_client = redis.Redis.from_url(
-                self.settings.url,
-                socket_timeout=self.settings.socket_timeout,
-                socket_connect_timeout=self.settings.connect_timeout,
-                retry=Retry(NoBackoff(), 0),
-            )
-        return RedisSubscription(self._pubsub_client, self.keyspace.channel)
 
-    def _mapped(self, exc: redis.RedisError) -> Exception:
+        On a Redis Cluster it is a plain connection to the node that owns the
+        channel's slot (SSUBSCRIBE there), looked up afresh on every
+        reconnect. Behind Sentinel, every new connection asks the sentinels
+        for the master, and each ping checks they still name it.
+        """
+        channel = self.keyspace.channel
+        again, self._subscribed_before = self._subscribed_before, True
+        if self.settings.url is None and self.mode == "server":
+            return RedisSubscription(self.client, channel)
+        if self.mode == "cluster":
+            return self._cluster_subscription(channel, refresh=again)
+        if self._pubsub_client is None:
+            target = self._target
+            assert target is not None and self.settings.url is not None
+            if target.mode == "sentinel":
+                assert self._sentinel is not None
+                self._pubsub_client = self._sentinel.master_for(
+                    target.service,
+                    db=target.db,
+                    retry=Retry(NoBackoff(), 0),
+                    **self._connection_options(target),
+                )
+            else:
+                self._pubsub_client = redis.Redis.from_url(
+                    self.settings.url,
+                    socket_timeout=self.settings.socket_timeout,
+                    socket_connect_timeout=self.settings.connect_timeout,
+                    retry=Retry(NoBackoff(), 0),
+                )
+        check = self._check_master if self.mode == "sentinel" else None
+        return RedisSubscription(self._pubsub_client, channel, check=check)
+
+    def _cluster_subscription(self, channel: str, refresh: bool) -> Subscription:
+        """Subscribe on the node that owns ``channel``'s slot.
+
+        After a break (the slot moved, a node failed) the slot map is read
+        again first, so a reconnect goes to the node that owns the slot now.
+        A subscription sent to a node that does not own the slot is answered
+        with MOVED, which raises: the listener reconnects and looks again.
+        """
+        cluster = self.client
+        if refresh:
+            try:
+                cluster.nodes_manager.initialize()
+            except (RedisClusterException, redis.RedisError) as exc:
+                raise StateUnavailable(
+                    f"{self.settings.describe()}: cannot read the slot map: {exc}"
+                ) from exc
+        node = cluster.get_node_from_key(channel)
+        old, self._pubsub_client = self._pubsub_client, None
+        if old is not None:
+            old.close()
+        target = self._target
+        options = self._connection_options(target) if target is not None else {}
+        client = redis.Redis(host=node.host, port=node.port, retry=Retry(NoBackoff(), 0), **options)
+        self._pubsub_client = client
+
+        def check(address: tuple[str, int] | None) -> None:
+            # The main client learns of a move from MOVED replies: listen there too.
+            owner = cluster.get_node_from_key(channel)
+            if (owner.host, owner.port) != (node.host, node.port):
+                raise Unsubscribed(
+                    f"the slot of {channel} moved from {node.host}:{node.port} "
+                    f"to {owner.host}:{owner.port}"
+                )
+
+        return RedisSubscription(client, channel, sharded=self.sharded, check=check)
+
+    def _check_master(self, address: tuple[str, int] | None) -> None:
+        """Behind Sentinel: raise when the sentinels name a master other than ``address``.
+
+        A failover promotes a replica while the old master may still accept
+        connections (until the sentinels demote it), and a connection asks
+        the sentinels only when it is made. So at every ping the store's pool
+        asks them (``get_master_address`` drops its idle connections when the
+        master changed; busy ones are dropped when released), and the listener
+        moves when its own server is not the master. Sentinels that cannot be
+        asked change nothing.
+        """
+        if address is None or self._sentinel is None:
+            return
+        try:
+            master = self.client.connection_pool.get_master_address()
+        except redis.RedisError:
+            logger.debug("no master from the sentinels", exc_info=True)
+            return
+        if (str(master[0]), int(master[1])) != address:
+            raise Unsubscribed(
+                f"the sentinels name {master[0]}:{master[1]} as master, "
+                f"not {address[0]}:{address[1]}"
+            )
+
+    def _mapped(self, exc: Exception) -> Exception:
         """What a redis-py error means for the caller (raise it ``from exc``)."""
         if isinstance(exc, redis.AuthenticationError):
             return ServerStateError(
                 f"Redis at {self.settings.redacted_url()} refused the credentials: {exc}"
             )
-        if isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
+        if isinstance(exc, (redis.ConnectionError, redis.TimeoutError, RedisClusterException)):
+            # RedisClusterException: no node of the cluster could be reached.
+            if self.on_unavailable is not None:
+                self.on_unavailable()
+            return StateUnavailable(f"{self._where()} is unreachable: {exc}")
+        if isinstance(exc, NOT_YET):
+            if self.mode != "cluster" and isinstance(exc, AskError):
+                return ServerStateError(
+                    f"{self._where()} is a Redis Cluster node (it answered {exc!s:.60}): "
+                    "use a redis+cluster:// URL"
+                )
             if self.on_unavailable is not None:
                 self.on_unavailable()
             return StateUnavailable(
-                f"Redis at {self.settings.redacted_url()} is unreachable: {exc}"
+                f"{self._where()} did not serve the namespace's slot within "
+                f"{self.settings.socket_timeout:g}s (moving or failing over): {exc}"
             )
         return ServerStateError(f"Redis refused the request: {exc}")
+
+    def _where(self) -> str:
+        if self.settings.url is None or self._target is None or self.mode == "server":
+            return f"Redis at {self.settings.redacted_url()}"
+        return self.settings.describe()
 
     def _run(self, name: str, keys: list[str], args: list[Any], client: Any = None) -> Any:
         return self._scripts[name](keys=keys, args=args, client=client)
@@ -236,18 +457,32 @@ class RedisStore:
         more would stretch the bound on how long a call may take. Every
         request sent twice is safe to send twice: reads are, and each change
         script is told it is a retry and replays its recorded outcome.
+
+        On a Redis Cluster, an answer that says the request was not run (the
+        slot is moving, the cluster is failing over: see :data:`NOT_YET`) is
+        asked again, with growing pauses, for up to ``socket_timeout``.
         """
+        deadline = time.monotonic() + self.settings.socket_timeout
+        resent = False
+        pause = RETRY_PAUSE
         # Plain try blocks, not a context manager: this runs for every request.
         try:
-            try:
-                return call(False)
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
-                if isinstance(exc, redis.AuthenticationError):
-                    raise
-                logger.debug("retrying a request once after %s", type(exc).__name__)
-            time.sleep(RETRY_PAUSE)
-            return call(True)
-        except redis.RedisError as exc:
+            while True:
+                try:
+                    return call(resent)
+                except (redis.ConnectionError, redis.TimeoutError, RedisClusterException) as exc:
+                    if isinstance(exc, redis.AuthenticationError) or resent:
+                        raise
+                    logger.debug("retrying a request once after %s", type(exc).__name__)
+                    resent = True
+                    time.sleep(RETRY_PAUSE)
+                except NOT_YET as exc:
+                    if self.mode != "cluster" or time.monotonic() + pause > deadline:
+                        raise
+                    logger.debug("the cluster said %s; asking again", exc)
+                    time.sleep(pause)
+                    pause = min(2 * pause, NOT_YET_PAUSE_MAX)
+        except (redis.RedisError, RedisClusterException) as exc:
             raise self._mapped(exc) from exc
 
     # -- values -----------------------------------------------------------
@@ -259,16 +494,16 @@ class RedisStore:
         return self._run("read", keys, [*head_args, 0, start], client=client)
 
     @staticmethod
-    def _snapshot(raw: Any) -> Snapshot:
+    def _snapshot(raw: Any, key: str) -> Snapshot:
         blob, items, version, epoch, base, _length = raw
         if items:
-            bodies, count = join_items(list(items))
+            bodies, count = join_items(list(items), key=key)
             return Snapshot.of_list(bodies, count, int(version), _text(epoch), int(base))
         return Snapshot(blob or None, int(version), _text(epoch))
 
     def read(self, key: str) -> Snapshot:
         raw = self._attempts(lambda _: self._read_call(key, 0))
-        return self._snapshot(raw)
+        return self._snapshot(raw, key)
 
     def read_tail(self, key: str, start: int) -> Tail:
         """Items of a list key from index ``start`` on."""
@@ -290,22 +525,26 @@ class RedisStore:
         )
         if blob or not int(length):
             return Snapshot(blob or None, int(version), _text(epoch))
-        bodies, count = join_items(list(items)) if items else (b"", 0)
+        bodies, count = join_items(list(items), key=key) if items else (b"", 0)
         snap = Snapshot.of_list(bodies, count, int(version), _text(epoch), int(base))
         return replace(snap, length=int(length))
 
     def read_many(self, keys: list[str]) -> dict[str, Snapshot]:
+        """Many keys in one script (one round trip, one consistent snapshot).
+
+        One script rather than a pipeline of ``read``: redis-py's cluster
+        client refuses scripts in a pipeline, and every key of the namespace
+        is in one slot, so one script can read them all, on any kind of Redis.
+        """
         if not keys:
             return {}
-
-        def call(_: bool) -> Any:
-            pipe = self.client.pipeline(transaction=True)
-            for key in keys:
-                self._read_call(key, 0, client=pipe)
-            return pipe.execute()
-
-        out = self._attempts(call)
-        return {k: self._snapshot(raw) for k, raw in zip(keys, out, strict=True)}
+        ks = self.keyspace
+        head_keys, head_args = self._head("", ANONYMOUS)
+        names = [*head_keys, ks.list_bases, ks.keys]
+        for key in keys:
+            names += [ks.value(key), ks.list(key)]
+        out = self._attempts(lambda _: self._run("read_many", names, [*head_args, 0, *keys]))
+        return {k: self._snapshot(raw, k) for k, raw in zip(keys, out, strict=True)}
 
     def exists(self, key: str) -> bool:
         """Whether ``key`` holds a value or a list, or its lock is held."""
@@ -358,13 +597,29 @@ class RedisStore:
             args = [*head, int(retry), *tail]
             if not wanted:
                 return self._run(name, keys, args), None
-            pipe = self.client.pipeline(transaction=False)
+            pipe = self._owner_pipeline()
             self._run(name, keys, args, client=pipe)
             pipe.wait(wanted, int(self.settings.wait_timeout * 1000))
             result, acked = pipe.execute()
             return result, int(acked)
 
         return self._attempts(call)
+
+    def _owner_pipeline(self, transaction: bool = False) -> Any:
+        """A pipeline on one connection to the server that holds the namespace.
+
+        WAIT counts the replicas that have every write made *on its
+        connection*, so the script and WAIT must share one. A cluster
+        client's pipeline refuses scripts, so on a cluster this is a plain
+        pipeline to the node that owns the slot (from the slot map); a MOVED
+        answer means the map was stale: it is read again and the request,
+        which did not run, asked again (:data:`NOT_YET`).
+        """
+        if self.mode != "cluster":
+            return self.client.pipeline(transaction=transaction)
+        cluster = self.client
+        node = cluster.get_node_from_key(self.keyspace.meta)
+        return _OwnerPipeline(cluster, cluster.get_redis_connection(node), transaction)
 
     def _change(self, name: str, key: str, writer: Writer, args: list[Any]) -> WriteResult:
         ks = self.keyspace
@@ -486,16 +741,36 @@ class RedisStore:
         detects a failover that lost changes (see docs/internals.md).
         """
         try:
-            info = self._attempts(lambda _: self.client.info("replication"))
+            info = self._attempts(lambda _: self._owner_call("info", "replication"))
         except ServerStateError:
             return None
-        value = info.get("master_replid") if isinstance(info, dict) else None
-        return str(value) if value else None
+        if not isinstance(info, dict) or not info.get("master_replid"):
+            return None
+        replid = str(info["master_replid"])
+        if self.mode == "cluster":
+            node = self.client.get_node_from_key(self.keyspace.meta)
+            self._last_replication = (str(node.name), replid, str(info.get("master_replid2", "")))
+            self._replid_nodes[replid] = str(node.name)
+        return replid
+
+    def slot_moved(self, known: str) -> bool:
+        """Whether a replication id other than ``known`` only means the slot moved.
+
+        On a Redis Cluster, a slot migrated to another master (the keys moved
+        with it: nothing is lost) is answered for by a node that is neither
+        the one that had ``known`` nor its promoted replica (a promoted
+        replica keeps its old master's id as ``master_replid2``).
+        """
+        if self.mode != "cluster" or self._last_replication is None:
+            return False
+        node, _, replid2 = self._last_replication
+        before = self._replid_nodes.get(known)
+        return before is not None and before != node and replid2 != known
 
     def evicted_count(self) -> int | None:
         """Keys Redis evicted since it started (all namespaces), or ``None`` if not allowed."""
         try:
-            info = self._attempts(lambda _: self.client.info("stats"))
+            info = self._attempts(lambda _: self._owner_call("info", "stats"))
         except ServerStateError:
             return None
         value = info.get("evicted_keys") if isinstance(info, dict) else None
@@ -504,7 +779,7 @@ class RedisStore:
     def eviction_policy(self) -> str | None:
         """Redis's ``maxmemory-policy``, or ``None`` if CONFIG GET is not allowed."""
         try:
-            got = self._attempts(lambda _: self.client.config_get("maxmemory-policy"))
+            got = self._attempts(lambda _: self._owner_call("config_get", "maxmemory-policy"))
         except ServerStateError:
             return None
         value = got.get("maxmemory-policy") if isinstance(got, dict) else None
@@ -583,7 +858,7 @@ class RedisStore:
         return int(self._attempts(lambda _: self.client.pttl(self.keyspace.lock(key))))
 
     def close(self) -> None:
-        for client in (self.client, self._pubsub_client):
+        for client in (self.client, self._pubsub_client, self._sentinel):
             if client is None:
                 continue
             try:
@@ -620,7 +895,7 @@ class RedisStore:
             batch = keys[start : start + self.INSPECT_BATCH]
 
             def call(_: bool, batch: list[str] = batch) -> list[Any]:
-                pipe = self.client.pipeline(transaction=False)
+                pipe = self._owner_pipeline()
                 for key in batch:
                     pipe.strlen(ks.value(key))
                     pipe.llen(ks.list(key))
@@ -659,7 +934,7 @@ class RedisStore:
             batch = keys[start : start + self.INSPECT_BATCH]
 
             def call(_: bool, batch: list[str] = batch) -> list[Any]:
-                pipe = self.client.pipeline(transaction=True)
+                pipe = self._owner_pipeline(transaction=True)
                 for key in batch:
                     pipe.get(ks.value(key))
                     pipe.lrange(ks.list(key), 0, -1)
@@ -675,3 +950,25 @@ class RedisStore:
                 elif items:
                     out.append((key, "list", [bytes(b) for b in items], int(list_ttl)))
         return out
+
+
+class _OwnerPipeline:
+    """A plain pipeline to one cluster node; a MOVED answer updates the cluster's slot map."""
+
+    def __init__(
+        self, cluster: RedisCluster, node_client: redis.Redis, transaction: bool = False
+    ) -> None:
+        self._cluster = cluster
+        self._pipe = node_client.pipeline(transaction=transaction)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pipe, name)
+
+    def execute(self) -> list[Any]:
+        try:
+            return list(self._pipe.execute())
+        except AskError:
+            # MOVED (a subclass) or ASK: the slot moved or is moving. Read the
+            # map again; the caller asks again, since nothing ran.
+            self._cluster.nodes_manager.initialize()
+            raise

@@ -102,6 +102,17 @@ class ProcessCache:
         with self._lock:
             return self._entries.get(key) or self._bases.get(key)
 
+    def any_view(self, key: str) -> Snapshot | None:
+        """A cached view of ``key`` (its last items, with the list's length), if any."""
+        if self.generation() is None:
+            return None
+        with self._lock:
+            for view in self._views.get(key, ()):
+                snap = self._entries.get(view)
+                if snap is not None:
+                    return snap
+        return None
+
     def take_base(self, key: str) -> Snapshot | None:
         """The list to extend with only the new items, if the key's list merely grew."""
         with self._lock:

@@ -36,7 +36,7 @@ from ..base.errors import LockTimeout, NotReplicated, ServerStateError
 from ..base.keys import presence_group
 from ..base.version import __version__
 from ..edges.bridge import Bridge, ScriptPlace, StreamlitBridge
-from ..edges.listener import Listener
+from ..edges.listener import LinkDead, Listener
 from ..edges.notification import Notification, Outcome
 from ..edges.store import RedisStore, Snapshot, Writer, WriteResult
 from .cache import ProcessCache
@@ -98,6 +98,9 @@ class Hub:
         self._may_evict = False
         self._evicted: int | None = None
         self._started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        #: The sequence Redis had at the last health check, when the listener
+        #: had not heard of it yet (else None).
+        self._ahead: int | None = None
         self.store.on_unavailable = self._note_failure
         self.bridge.set_release_callback(self.drop_session)
 
@@ -247,7 +250,7 @@ class Hub:
                     and tail.epoch == base.epoch
                     and tail.length == base.count + len(tail.items)
                 ):
-                    snap = base.extended(tail.items, tail.version)
+                    snap = base.extended(tail.items, tail.version, key)
                     self.stats.redis_reads += 1
                     self.cache.put(key, snap, generation)
                     return snap
@@ -267,6 +270,8 @@ class Hub:
             self.subscriptions.add(key, place)
         view = f"{key}\x00last:{n}"
         snap = self.cache.get(view)
+        if snap is None and n == 0:
+            snap = self.cache.any_view(key)  # the length, from a tail read already
         if snap is None:
 
             def once() -> Snapshot:
@@ -366,7 +371,7 @@ class Hub:
             and before.count + len(items) == result.length
         ):
             # Ours was the only change since the cached list: extend it locally.
-            snap = before.extended(items, result.version)
+            snap = before.extended(items, result.version, key)
         return self._wrote(key, result, writer, place, generation, snap)
 
     def convert(self, key: str, expected: bytes, items: list[bytes], cap: int) -> WriteResult:
@@ -415,6 +420,7 @@ class Hub:
         origin = f"{self.process_id}:{place.session_id if place else ''}"
         token = self.locks.token_for(key) if fenced else ""
         writer = Writer(origin=origin, quiet=quiet, token=token, depth=depth)
+        logger.debug("write %r: depth %d (run chain %d), quiet %s", key, depth, chain, quiet)
         return writer, place, self._generation()
 
     def _warn_chain(self, key: str) -> None:
@@ -448,28 +454,6 @@ class Hub:
         """
         if not result.changed:
             return result
-        try:
-            self._learn(key, result, writer, place, generation, snap, force)
-        finally:
-            wanted = self.settings.wait_replicas
-            if wanted and (result.replicas or 0) < wanted:
-                raise NotReplicated(
-                    f"the change to {key!r} is stored, but only {result.replicas} of "
-                    f"{wanted} replicas confirmed it within {self.settings.wait_timeout:g}s; "
-                    "a failover now could lose it"
-                )
-        return result
-
-    def _learn(
-        self,
-        key: str,
-        result: WriteResult,
-        writer: Writer,
-        place: ScriptPlace | None,
-        generation: int | None,
-        snap: Snapshot | None,
-        force: bool,
-    ) -> None:
         if snap is not None:
             self.cache.put(key, snap, generation)
             if snap.blob is None and not self.subscriptions.shows(key):
@@ -481,6 +465,14 @@ class Hub:
         if place is not None and not writer.quiet and writer.depth <= MAX_CHAIN:
             stale = self.subscriptions.stale_for_writer(key, result.version, place, force)
             self._rerun(stale, writer.depth)
+        wanted = self.settings.wait_replicas
+        if wanted and (result.replicas or 0) < wanted:
+            raise NotReplicated(
+                f"the change to {key!r} is stored, but only {result.replicas} of "
+                f"{wanted} replicas confirmed it within {self.settings.wait_timeout:g}s; "
+                "a failover now could lose it"
+            )
+        return result
 
     def changed_here(self, key: str, version: int) -> None:
         """This process changed ``key`` (to ``version``) and has no snapshot of the result."""
@@ -501,7 +493,7 @@ class Hub:
         replica that missed changes. Returns ``True`` when Redis no longer
         holds what this process has seen, and a resync must tell.
         """
-        self._rerun(self.subscriptions.take_failed(), 0)
+        self._rerun(self.subscriptions.take_failed(), None)
         self.sweep()
         self._check_evictions()
         lifetime = 3 * self.settings.ping_interval + self.settings.ping_deadline
@@ -509,7 +501,31 @@ class Hub:
             self.process_id, json.dumps(self.status()), int(lifetime * 1000)
         )
         known, last = self.cache.epoch, self.listener.last_seq
-        return (known not in (None, "") and epoch != known) or (last is not None and seq < last)
+        lost = (known not in (None, "") and epoch != known) or (last is not None and seq < last)
+        self._check_deaf(seq, last, lost)
+        return lost
+
+    def _check_deaf(self, seq: int, last: int | None, lost: bool) -> None:
+        """Raise when the subscription misses notifications that Redis published.
+
+        Every change publishes in the script that makes it, and a ping's answer
+        comes after every notification published before the ping. So a
+        sequence Redis had at one health check and the listener has still not
+        heard of at the next one means the subscription listens where the
+        notifications do not go (a Redis Cluster node that lost the slot, a
+        demoted master): the listener reconnects, to the right server, and
+        resyncs. A gap seen in the stream itself costs only a resync.
+        """
+        ahead, self._ahead = self._ahead, None
+        if lost or last is None:
+            return
+        if ahead is not None and last < ahead:
+            raise LinkDead(
+                f"the subscription missed changes (Redis was at {ahead}, "
+                f"the listener is at {last}): it listens to the wrong server"
+            )
+        if seq > last:
+            self._ahead = seq
 
     # -- the listener's sink ------------------------------------------------
 
@@ -571,7 +587,7 @@ class Hub:
         else:
             stale = self.subscriptions.differing(versions)
             stale.update(self.subscriptions.take_failed())
-            self._rerun(stale, 0)
+            self._rerun(stale, None)
         return seq
 
     def status(self) -> dict[str, object]:
@@ -625,12 +641,18 @@ class Hub:
             policy = self.store.eviction_policy()
             if policy is not None and policy.startswith("allkeys-"):
                 self._may_evict = True
+                # The count to compare with from now on: evictions between this
+                # sync and the first ping are evictions too.
+                self._evicted = self.store.evicted_count()
                 logger.warning(
                     "Redis's maxmemory-policy is %s: it may evict this namespace's keys. "
                     "Evicted keys read as deleted; use noeviction or volatile-* for shared state",
                     policy,
                 )
         if known is not None and identity is not None and identity != known:
+            if self.store.slot_moved(known):
+                logger.info("the namespace's slot moved to another cluster node: resyncing")
+                return None
             return f"{known} -> {identity}"
         return None
 
@@ -644,9 +666,10 @@ class Hub:
         self.subscriptions.forget_versions()
         targets = self.subscriptions.everyone()
         targets.update(self.subscriptions.take_failed())
-        self._rerun(targets, 0)
+        self._rerun(targets, None)
 
-    def _rerun(self, targets: Reruns, depth: int) -> None:
+    def _rerun(self, targets: Reruns, depth: int | None) -> None:
+        """Ask for reruns; ``depth`` is the chain of the change that asks (``None``: no change)."""
         if not len(targets):
             return
         alive = self.bridge.runtime_exists()

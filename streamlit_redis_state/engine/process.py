@@ -54,7 +54,7 @@ def _start(settings: Settings, client: Any = None) -> Hub:
         freezer.start_once()
     logger.info(
         "streamlit_redis_state: using %s, namespace %r (configured by %s)",
-        settings.redacted_url(),
+        settings.describe(),
         settings.namespace,
         settings.source,
     )
@@ -143,7 +143,11 @@ def configure(url: str | None = None, namespace: str | None = None, **options: A
 
     Call it before the first use of ``server_state`` (at the top of the app).
     ``url`` is a ``redis://``, ``rediss://`` or ``unix://`` URL, with any
-    password or ACL user in it. Other options are the fields of
+    password or ACL user in it; ``redis+cluster://HOST:PORT[,HOST:PORT...]``
+    for a Redis Cluster; or ``redis+sentinel://HOST:PORT[,...]/SERVICE[/DB]``
+    for a master behind Sentinel (``rediss+...`` for TLS; the sentinels'
+    password as ``?sentinel_password=`` or the ``sentinel_password`` option).
+    Other options are the fields of
     :class:`~streamlit_redis_state.base.config.Settings` (``max_value_bytes``,
     ``socket_timeout``, ``lock_lease``, ...). Calling it again with the same
     arguments does nothing; with different ones, it reconnects.

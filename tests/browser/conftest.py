@@ -7,9 +7,14 @@ itself is what these tests exercise.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,12 +37,16 @@ CHROMIUM_ARGS = [
 def topology() -> Iterator[Topology]:
     require_binary("redis-server")
     require_binary("nginx")
+    shutil.rmtree(ARTIFACTS / "logs", ignore_errors=True)  # this run's logs only
     args = argparse.Namespace(
         replicas=2,
         port=free_port(),
         redis_port=0,
         app=str(ROOT / "examples" / "chat" / "app.py"),
         for_seconds=0,
+        bot=True,
+        # Kept with the screenshots, so a failure comes with every process's log.
+        logs=ARTIFACTS / "logs",
     )
     topo = Topology(args)
     try:
@@ -58,6 +67,38 @@ def browser() -> Iterator[object]:
         b = p.chromium.launch(executable_path=os.path.realpath(chromium), args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+def shared_state(topology: Topology, code: str) -> Any:
+    """Run ``code`` in a fresh Python process on the demo's shared state; returns its ``result``.
+
+    A process of its own, like the bot: the test process never configures the
+    library, so the other tiers in the same pytest run are not touched.
+    """
+    env = {
+        **os.environ,
+        "STREAMLIT_REDIS_STATE_URL": str(topology.redis_url),
+        "STREAMLIT_REDIS_STATE_NAMESPACE": "demo",
+    }
+    prelude = (
+        "import json, sys, datetime as dt\n"
+        f"sys.path.insert(0, {str(ROOT / 'examples' / 'chat')!r})\n"
+        "import chat_core as core\n"
+        "from streamlit_redis_state import server_state\n"
+        "result = None\n"
+    )
+    epilogue = "\nprint('RESULT ' + json.dumps(result, default=str))\n"
+    done = subprocess.run(
+        [sys.executable, "-c", prelude + code + epilogue],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
+    return json.loads(line[len("RESULT ") :])
 
 
 def shot(page: object, name: str) -> Path:

@@ -15,8 +15,14 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
+def server_binary(request: pytest.FixtureRequest) -> str:
+    """The server program: redis-server, unless the module parametrizes it."""
+    return str(getattr(request, "param", "redis-server"))
+
+
+@pytest.fixture(scope="module")
+def redis_server(server_binary: str) -> Iterator[RedisServer]:
+    server = RedisServer(binary=server_binary)
     yield server
     server.close()
 

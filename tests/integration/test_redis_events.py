@@ -9,77 +9,29 @@ records the reruns it is asked for.
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from streamlit_redis_state import NotReplicated, server_state, server_state_lock
 from streamlit_redis_state.base import codec
-from streamlit_redis_state.base.config import resolve
-from streamlit_redis_state.edges.bridge import ScriptPlace
 from streamlit_redis_state.engine import process
 from streamlit_redis_state.engine.hub import Hub
 from support.faultproxy import FaultProxy
 from support.processes import RedisServer, wait_until
+from tests.integration import SERVERS
+from tests.integration.hubs import Recorder, hub_at
 
-pytestmark = pytest.mark.integration
-
-FAST = {"ping_interval": 0.3, "ping_deadline": 1.0, "socket_timeout": 1.0, "connect_timeout": 1.0}
-
-
-class Recorder:
-    """A bridge whose one session, 'viewer', is always alive; records reruns."""
-
-    def __init__(self) -> None:
-        self.reruns = 0
-        self.viewing = threading.local()
-
-    def current_place(self) -> ScriptPlace | None:
-        return ScriptPlace("viewer") if getattr(self.viewing, "on", False) else None
-
-    def yield_point(self) -> None:
-        pass
-
-    def watch_disconnect(self, session_id: str) -> None:
-        pass
-
-    def set_release_callback(self, callback: Callable[[str], None]) -> None:
-        pass
-
-    def request_rerun(self, session_id: str, fragment_ids: set[str] | None, chain: int = 0) -> bool:
-        self.reruns += 1
-        return True
-
-    def runtime_exists(self) -> bool:
-        return True
-
-    def session_active(self, session_id: str) -> bool:
-        return True
-
-    def attach_logging(self, logger_name: str) -> None:
-        pass
-
-    def view(self, hub: Hub, key: str) -> object:
-        """What the viewer's page shows of ``key`` (reading subscribes it)."""
-        self.viewing.on = True
-        try:
-            snap = hub.read(key)
-        finally:
-            self.viewing.on = False
-        return None if snap.blob is None else codec.decode(snap.blob)
-
-
-def hub_at(url: str, namespace: str, bridge: Recorder | None = None, **options: object) -> Hub:
-    hub = Hub(resolve({"url": url, "namespace": namespace, **FAST, **options}), bridge=bridge)
-    hub.start()
-    wait_until(lambda: hub.listener.synced, 10, "the listener")
-    return hub
+# Every test here runs against redis-server, then against valkey-server.
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.parametrize("server_binary", SERVERS, indirect=True, scope="module"),
+]
 
 
 @pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
+def redis_server(server_binary: str) -> Iterator[RedisServer]:
+    server = RedisServer(binary=server_binary)
     yield server
     server.close()
 
@@ -133,10 +85,12 @@ def test_flushdb_is_noticed_and_the_page_shows_the_empty_state(
 
 
 def test_evicted_keys_read_as_deleted_and_the_policy_is_warned_about(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, server_binary: str
 ) -> None:
     """r04/r04b: under maxmemory allkeys-*, caches served 270 of 401 evicted keys."""
-    server = RedisServer("--maxmemory", "3mb", "--maxmemory-policy", "allkeys-random")
+    server = RedisServer(
+        "--maxmemory", "3mb", "--maxmemory-policy", "allkeys-random", binary=server_binary
+    )
     try:
         with caplog.at_level(logging.WARNING, logger="streamlit_redis_state"):
             hub = hub_at(server.url, "evict")
@@ -166,21 +120,26 @@ def test_evicted_keys_read_as_deleted_and_the_policy_is_warned_about(
         server.close()
 
 
-def test_wait_replicas_confirms_each_change_or_says_it_did_not() -> None:
-    primary = RedisServer()
+def test_wait_replicas_confirms_each_change_or_says_it_did_not(server_binary: str) -> None:
+    # A replica's first sync waits repl-diskless-sync-delay (5 s) by default.
+    primary = RedisServer("--repl-diskless-sync-delay", "0", binary=server_binary)
     try:
         hub = hub_at(primary.url, "w", wait_replicas=1, wait_timeout=0.3)
         process.install(hub)
         with pytest.raises(NotReplicated, match="0 of 1 replicas"):
             server_state.x = 1
         assert server_state.x == 1  # stored all the same
-        replica = RedisServer("--replicaof", "127.0.0.1", str(primary.port))
+        replica = RedisServer("--replicaof", "127.0.0.1", str(primary.port), binary=server_binary)
         try:
-            wait_until(
-                lambda: replica.client().info("replication").get("master_link_status") == "up",
-                10,
-                "the replica to attach and sync",
-            )
+
+            def caught_up() -> bool:
+                """The replica confirms a write of the primary's (its link being up is
+                not enough: the primary may still be sending it the data set)."""
+                probe = primary.client()
+                probe.set("probe", 1)
+                return bool(probe.wait(1, 200) == 1)
+
+            wait_until(caught_up, 10, "the replica to attach and sync")
             server_state.x = 2  # confirmed: no error
             assert replica.client().get("srs:{w}:v:x") is not None
         finally:
@@ -191,11 +150,11 @@ def test_wait_replicas_confirms_each_change_or_says_it_did_not() -> None:
         primary.close()
 
 
-def test_a_failover_to_a_replica_that_missed_changes_is_noticed() -> None:
+def test_a_failover_to_a_replica_that_missed_changes_is_noticed(server_binary: str) -> None:
     """r09: a promoted replica served without acknowledged changes; nothing was reported."""
-    primary = RedisServer()
+    primary = RedisServer("--repl-diskless-sync-delay", "0", binary=server_binary)
     link = FaultProxy(primary.port)  # the replication link, to make the replica fall behind
-    replica = RedisServer("--replicaof", "127.0.0.1", str(link.port))
+    replica = RedisServer("--replicaof", "127.0.0.1", str(link.port), binary=server_binary)
     front = FaultProxy(primary.port)  # what clients reach: a VIP, DNS, a proxy
     url = f"redis://127.0.0.1:{front.port}/0"
     recorder = Recorder()

@@ -8,24 +8,19 @@ from pathlib import Path
 import pytest
 
 from support.processes import RedisServer, StreamlitServer, wait_until
+from tests.integration import SERVERS, write_in_a_reruns_a_reader_in_b
 
-pytestmark = pytest.mark.integration
+# Every test here runs against redis-server, then against valkey-server.
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.parametrize("server_binary", SERVERS, indirect=True, scope="module"),
+]
 
 
 def test_write_in_replica_a_reruns_a_reader_in_replica_b(
     replicas: tuple[StreamlitServer, StreamlitServer],
 ) -> None:
-    a, b = replicas
-    reader = b.session("key=cross")
-    reader.wait_text("cross=<missing>")
-    writer = a.session("op=set&key=cross&val=hello")
-    try:
-        writer.wait_text("replica=A")
-        run = reader.wait_text("cross=hello")
-        assert "replica=B" in run.texts
-    finally:
-        writer.close()
-        reader.close()
+    write_in_a_reruns_a_reader_in_b(*replicas)
 
 
 def test_delete_propagates(replicas: tuple[StreamlitServer, StreamlitServer]) -> None:
@@ -216,3 +211,33 @@ def test_the_librarys_log_shows_under_streamlit_run(
     s.close()
     out = a.output()
     assert "streamlit_redis_state" in out and "namespace 'it'" in out, out[-2000:]
+
+
+def test_a_corrupt_value_shows_an_error_in_its_session_only(
+    replicas: tuple[StreamlitServer, StreamlitServer], redis_server: RedisServer
+) -> None:
+    """Hostile bytes under one key: the replica stays up, other sessions and keys work."""
+    from streamlit_redis_state.base import codec
+
+    a, _ = replicas
+    raw = redis_server.client()
+    nested = codec.MAGIC + b"\x91" * 200_000 + b"\xc0"  # an absurdly deep list
+    for name, blob in {"bad": b"\x80\x04\x95pickled", "deep": nested}.items():
+        raw.set(f"srs:{{it}}:v:{name}", blob)
+        raw.sadd("srs:{it}:keys", name)
+    victims = [a.session("key=bad"), a.session("key=deep")]
+    bystander = a.session("key=fine")
+    try:
+        for victim in victims:
+            victim.wait_for(
+                lambda r: any(t.startswith("error: CorruptValue") for t in r.texts),
+                what="the error, in this session",
+            )
+        bystander.wait_text("fine=<missing>")
+        writer = a.session("op=set&key=fine&val=still")
+        bystander.wait_text("fine=still")  # reruns still reach the replica's sessions
+        writer.close()
+        assert a.proc.poll() is None
+    finally:
+        for s in [*victims, bystander]:
+            s.close()

@@ -53,14 +53,16 @@ class FakeStreamlit:
     def set_release_callback(self, callback: Callable[[str], None]) -> None:
         self.release_callbacks.append(callback)
 
-    def request_rerun(self, session_id: str, fragment_ids: set[str] | None, chain: int = 0) -> bool:
+    def request_rerun(
+        self, session_id: str, fragment_ids: set[str] | None, chain: int | None = 0
+    ) -> bool:
         if session_id not in self.alive:
             return False
         with self.lock:
             self.reruns.append(
                 (session_id, None if fragment_ids is None else frozenset(fragment_ids))
             )
-            self.chains[session_id] = chain
+            self.chains[session_id] = chain or 0
         return True
 
     def runtime_exists(self) -> bool:

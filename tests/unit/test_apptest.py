@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 import fakeredis
@@ -20,7 +21,12 @@ def real_bridge_state() -> Iterator[Hub]:
     )
     h = process.get_hub()
     assert h.listener.wait_synced(5)
+    # Streamlit's script runner installs the app's module as ``__main__`` and
+    # leaves it there; a later ``spawn`` child in this pytest process would
+    # then re-run the app's temporary file as its main module.
+    main = sys.modules["__main__"]
     yield h
+    sys.modules["__main__"] = main
     process.reconfigure({}, client=None)
 
 

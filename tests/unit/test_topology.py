@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from support import topology
@@ -19,7 +20,32 @@ def compose() -> dict[str, Any]:
 
 
 def test_the_same_services() -> None:
-    assert set(compose()["services"]) == {"redis", "app", "nginx"}
+    assert set(compose()["services"]) == {"redis", "app", "bot", "nginx"}
+
+
+def test_the_bot_runs_beside_the_replicas_on_the_same_state() -> None:
+    services = compose()["services"]
+    bot, app = services["bot"], services["app"]
+    assert bot["command"] == ["python", topology.BOT_SCRIPT]
+    assert (ROOT / topology.BOT_SCRIPT).exists()
+    assert bot["build"] == app["build"]  # the same image: the Dockerfile installs its extra
+    for name in ("STREAMLIT_REDIS_STATE_URL", "STREAMLIT_REDIS_STATE_NAMESPACE"):
+        assert bot["environment"][name] == app["environment"][name]
+    for name, value in topology.BOT_ENV.items():
+        assert bot["environment"][name] == value
+    assert bot["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert "ports" not in bot and "expose" not in bot
+
+
+def test_the_image_has_what_the_bot_needs() -> None:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert any(d.lower().startswith("vadersentiment") for d in extras["demo"])
+    assert "streamlit-redis-state[demo]" in extras["test"]  # the tests run the bot
+    assert '".[demo]"' in (ROOT / "Dockerfile").read_text()
+    assert "'.[test,demo]'" in (ROOT / "Makefile").read_text()  # so does make demo
 
 
 def test_redis_is_persistent_and_private() -> None:

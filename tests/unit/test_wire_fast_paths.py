@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from streamlit_redis_state.edges import store
-from streamlit_redis_state.edges.pubsub import Kind, Message, _message
+from streamlit_redis_state.edges.pubsub import Kind, Message, Unsubscribed, _message
 
 
 def test_request_names_are_unique_and_a_forked_child_draws_its_own() -> None:
@@ -30,7 +32,12 @@ def test_raw_pubsub_replies_become_messages() -> None:
     assert _message([b"subscribe", b"srs:{t}:events", 1]) == Message(Kind.SUBSCRIBED)
     assert _message([b"pong", b"srs"]) == Message(Kind.PONG)
     assert _message(b"PONG") == Message(Kind.PONG)
-    assert _message([b"unsubscribe", b"srs:{t}:events", 0]) is None
+    assert _message([b"smessage", b"c", b"x"]) == Message(Kind.MESSAGE, b"x")
+    assert _message([b"ssubscribe", b"c", 1]) == Message(Kind.SUBSCRIBED)
+    assert _message([b"psubscribe", b"c", 1]) is None  # not one the listener uses
+    for kind in (b"unsubscribe", b"sunsubscribe"):  # never asked for: the slot moved
+        with pytest.raises(Unsubscribed, match=r"srs:\{t\}:events"):
+            _message([kind, b"srs:{t}:events", 0], "srs:{t}:events")
 
 
 def test_every_script_outcome_is_known() -> None:

@@ -1,8 +1,8 @@
 """The server-side Lua scripts, one purpose each, shipped as ``.lua`` files.
 
 Each file opens with a header naming its KEYS, ARGV and what it returns.
-Scripts that change a namespace (and ``read``, which deletes for everyone a
-key Redis lost) are loaded with ``_prelude.lua`` in front,
+Scripts that change a namespace (and ``read`` and ``read_many``, which delete
+for everyone a key Redis lost) are loaded with ``_prelude.lua`` in front,
 which holds what they share: the epoch, the version bump and the
 notification (written once, so the wire format has one author).
 """
@@ -26,6 +26,7 @@ WITH_PRELUDE = frozenset(
         "read",
         "expire",
         "tick",
+        "read_many",
     }
 )
 #: Scripts that only read or touch one lock key.

@@ -35,7 +35,7 @@ local function epoch()
   return e
 end
 
--- A field's current version (0 if it never changed); the script's field by default.
+-- A field's current version (0 if it never changed); `field` defaults to ARGV[3].
 local function version(field)
   return tonumber(redis.call('HGET', KEYS[1], field or ARGV[3]) or '0')
 end
@@ -58,6 +58,38 @@ local function replayed()
   return {tonumber(o), tonumber(v), e, extra}
 end
 
+-- What every change script checks first: a re-sent request replays its
+-- outcome, a write fenced by a lost lock is refused. Returns the reply to
+-- give now, or nil to go on.
+local function precheck(lock_key, token)
+  local done = replayed()
+  if done then
+    return done
+  end
+  if fenced(lock_key, token) then
+    return {-1, 0, '', ''}
+  end
+  return nil
+end
+
+-- The same for append and convert, which do not take the key's lock: a
+-- writer that does not hold it waits while another holder has it (reply 4,
+-- with the lease left in ms), so a locked read-modify-write never loses it.
+local function precheck_unlocked(lock_key, token)
+  if token ~= '' then
+    return precheck(lock_key, token)
+  end
+  local done = replayed()
+  if done then
+    return done
+  end
+  local lease = redis.call('PTTL', lock_key)
+  if lease ~= -2 then
+    return {4, 0, '', digits(lease)}
+  end
+  return nil
+end
+
 -- Return the outcome; a change is also recorded, so a retry replays it
 -- instead of applying it twice. (A no-op needs no record: re-run later, it
 -- is as if the request had simply arrived later.)
@@ -72,7 +104,7 @@ end
 
 -- Bump a field's version and the sequence, publish the change, return the version.
 -- `appended` and `length`: an append to a list readers may already hold.
--- `field`: another field than the script's (a key reaped by the tick).
+-- `field` defaults to ARGV[3] (a key the tick reaps; read_many names one per key).
 local function publish_change(e, appended, length, field)
   field = field or ARGV[3]
   local ver = redis.call('HINCRBY', KEYS[1], field, 1)
@@ -108,7 +140,7 @@ local function list_blob(items)
     head = string.char(221, math.floor(n / 16777216) % 256, math.floor(n / 65536) % 256,
                        math.floor(n / 256) % 256, n % 256)
   end
-  local parts = {'\193\1', head}
+  local parts = {'\193\2', head}
   for _, item in ipairs(items) do
     parts[#parts + 1] = string.sub(item, 3)
   end

@@ -8,17 +8,9 @@
 -- Returns {outcome, version, epoch, length}: outcome 1 appended, 2 the key
 -- holds a plain value (convert it first), 4 another holder has the lock
 -- (length is its remaining lease in ms), -1 fenced.
-local done = replayed()
-if done then
-  return done
-end
-if ARGV[9] == '' then
-  local lease = redis.call('PTTL', KEYS[5])
-  if lease ~= -2 then
-    return {4, 0, '', digits(lease)}
-  end
-elseif fenced(KEYS[5], ARGV[9]) then
-  return {-1, 0, '', ''}
+local early = precheck_unlocked(KEYS[5], ARGV[9])
+if early then
+  return early
 end
 local e = epoch()
 if redis.call('EXISTS', KEYS[3]) == 1 then

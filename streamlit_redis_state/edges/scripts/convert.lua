@@ -6,17 +6,9 @@
 -- ARGV[11] the value's blob as read   ARGV[12..] item blobs (old items, then new)
 -- Returns {outcome, version, epoch, length}: outcome 1 converted, 3 the value
 -- changed meanwhile (read it again), 4 another holder has the lock, -1 fenced.
-local done = replayed()
-if done then
-  return done
-end
-if ARGV[9] == '' then
-  local lease = redis.call('PTTL', KEYS[5])
-  if lease ~= -2 then
-    return {4, 0, '', digits(lease)}
-  end
-elseif fenced(KEYS[5], ARGV[9]) then
-  return {-1, 0, '', ''}
+local early = precheck_unlocked(KEYS[5], ARGV[9])
+if early then
+  return early
 end
 local e = epoch()
 if redis.call('GET', KEYS[3]) ~= ARGV[11] then

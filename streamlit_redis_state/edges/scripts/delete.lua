@@ -4,12 +4,9 @@
 -- ARGV[9] fencing token ('' = unfenced)
 -- Returns {outcome, version, epoch, old}: outcome 1 deleted (old is the value's
 -- blob, a list as one blob), 0 absent, -1 fenced.
-local done = replayed()
-if done then
-  return done
-end
-if fenced(KEYS[5], ARGV[9]) then
-  return {-1, 0, '', ''}
+local early = precheck(KEYS[5], ARGV[9])
+if early then
+  return early
 end
 local e = epoch()
 local old

@@ -7,12 +7,9 @@
 -- ARGV[9] fencing token ('' = unfenced)   ARGV[10] the value's blob
 -- ARGV[11] lifetime in ms (0: none)
 -- Returns {outcome, version, epoch, ''}: outcome 1 changed, 0 no change, -1 fenced.
-local done = replayed()
-if done then
-  return done
-end
-if fenced(KEYS[5], ARGV[9]) then
-  return {-1, 0, '', ''}
+local early = precheck(KEYS[5], ARGV[9])
+if early then
+  return early
 end
 local e = epoch()
 local ttl = tonumber(ARGV[11])

@@ -4,12 +4,9 @@
 -- ARGV[9] fencing token ('' = unfenced)   ARGV[10] the default's blob
 -- Returns {outcome, version, epoch, stored}: outcome 1 stored the default
 -- (stored is ''), 0 the key holds a value (stored is its blob), -1 fenced.
-local done = replayed()
-if done then
-  return done
-end
-if fenced(KEYS[5], ARGV[9]) then
-  return {-1, 0, '', ''}
+local early = precheck(KEYS[5], ARGV[9])
+if early then
+  return early
 end
 local e = epoch()
 local old = redis.call('GET', KEYS[3])
