@@ -55,6 +55,12 @@ Sentinel: Any = _sentinel.Sentinel
 #: The pause before a request is re-sent once after a connection error or a timeout.
 RETRY_PAUSE = 0.05
 
+#: The listener's connections speak RESP2: messages arrive as plain arrays.
+#: Under RESP3 (redis-py 8's default) each is a push reply, which redis-py's
+#: parser formats into a debug log line, whether or not anyone logs it, on
+#: every message in every process.
+PUBSUB_PROTOCOL = 2
+
 #: Redis Cluster answers that mean "not run; ask again shortly": the slot is
 #: being migrated (TRYAGAIN for a multi-key script, or redirections until
 #: redis-py's own budget ran out: ClusterError "TTL exhausted", MOVED, ASK),
@@ -345,6 +351,7 @@ class RedisStore:
                     target.service,
                     db=target.db,
                     retry=Retry(NoBackoff(), 0),
+                    protocol=PUBSUB_PROTOCOL,
                     **self._connection_options(target),
                 )
             else:
@@ -353,6 +360,7 @@ class RedisStore:
                     socket_timeout=self.settings.socket_timeout,
                     socket_connect_timeout=self.settings.connect_timeout,
                     retry=Retry(NoBackoff(), 0),
+                    protocol=PUBSUB_PROTOCOL,
                 )
         check = self._check_master if self.mode == "sentinel" else None
         return RedisSubscription(self._pubsub_client, channel, check=check)
@@ -379,7 +387,13 @@ class RedisStore:
             old.close()
         target = self._target
         options = self._connection_options(target) if target is not None else {}
-        client = redis.Redis(host=node.host, port=node.port, retry=Retry(NoBackoff(), 0), **options)
+        client = redis.Redis(
+            host=node.host,
+            port=node.port,
+            retry=Retry(NoBackoff(), 0),
+            protocol=PUBSUB_PROTOCOL,
+            **options,
+        )
         self._pubsub_client = client
 
         def check(address: tuple[str, int] | None) -> None:
@@ -448,7 +462,17 @@ class RedisStore:
         return self.settings.describe()
 
     def _run(self, name: str, keys: list[str], args: list[Any], client: Any = None) -> Any:
-        return self._scripts[name](keys=keys, args=args, client=client)
+        script = self._scripts[name]
+        if client is not None:  # a pipeline: redis-py's Script loads it there if needed
+            return script(keys=keys, args=args, client=client)
+        # EVALSHA straight away: what Script.__call__ does, minus its checks on
+        # every call (this is every write's path).
+        execute: Callable[..., Any] = self.client.execute_command
+        try:
+            return execute("EVALSHA", script.sha, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:  # Redis lost its scripts (a restart)
+            script.sha = self.client.script_load(script.script)
+            return execute("EVALSHA", script.sha, len(keys), *keys, *args)
 
     def _attempts(self, call: Callable[[bool], T]) -> T:
         """``call(retry=False)``, and once more with ``retry=True`` if the link failed.

@@ -155,6 +155,8 @@ class Subscriptions:
     def older_than(self, key: str, version: int, *, exclude: str = "") -> Reruns:
         """Every scope showing ``key`` at a version before ``version`` (a notification)."""
         out = Reruns()
+        if key not in self._by_key:  # nobody here shows it: no lock needed to say so
+            return out
         with self._lock:
             for sid, scopes in self._by_key.get(key, {}).items():
                 if sid == exclude:

@@ -6,8 +6,13 @@ import os
 
 import pytest
 
+from streamlit_redis_state import server_state
+from streamlit_redis_state.base import codec
 from streamlit_redis_state.edges import store
 from streamlit_redis_state.edges.pubsub import Kind, Message, Unsubscribed, _message
+from streamlit_redis_state.engine.hub import Hub
+
+from .conftest import deliver
 
 
 def test_request_names_are_unique_and_a_forked_child_draws_its_own() -> None:
@@ -43,3 +48,14 @@ def test_raw_pubsub_replies_become_messages() -> None:
 def test_every_script_outcome_is_known() -> None:
     for outcome in store.Outcome:
         assert store.OUTCOMES[int(outcome)] is outcome
+
+
+def test_a_write_after_redis_lost_its_scripts_loads_them_again(state: Hub, other: Hub) -> None:
+    """Writes call EVALSHA themselves: a Redis that restarted (SCRIPT FLUSH here) answers
+    NOSCRIPT, and the write loads the script and goes through, once."""
+    server_state["k"] = 1
+    state.store.client.script_flush()
+    server_state["k"] = 2  # NOSCRIPT, load, EVALSHA again
+    server_state["k"] = 3  # loaded: straight through
+    deliver(other)
+    assert codec.decode(other.read("k").blob) == 3
