@@ -409,8 +409,10 @@ def write_report(
             "## 5. Redis commands per write",
             "",
             "Commands Redis ran (from `INFO commandstats`, the scripts' inner commands "
-            "included; pings excluded; the fewest of three writes, since a health check may "
-            "land in the window) for one write and the reruns of every reader in replica B.",
+            "included; pings excluded) for one write and the reruns of every reader in "
+            "replica B: the fewest of three writes, each minus the health checks (one per "
+            "process every `ping_interval`, counted by their ZREMRANGEBYSCORE) that landed "
+            "in its window.",
             "",
             _row(["readers in one process", "commands"]),
             _row(["---", "---"]),
