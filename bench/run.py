@@ -28,12 +28,15 @@ from pathlib import Path
 
 import redis
 
-from support.processes import RedisServer, StreamlitServer, wait_until
+from support.processes import RedisServer, StreamlitServer, wait_until, without_ticks
 from support.sessions import HeadlessSession
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "bench" / "apps" / "bench_app.py"
+ROOM_APP = ROOT / "bench" / "apps" / "room_app.py"
 DOCS = ROOT / "docs"
+#: Where quick and partial runs write their report (not docs/).
+OUT = ROOT / "bench" / "out"
 ANCHOR_PY = ROOT / "bench" / ".venv-anchor" / "bin" / "python"
 
 
@@ -65,13 +68,16 @@ def replica(
     name: str,
     anchor: bool = False,
     extra_env: dict[str, str] | None = None,
+    namespace: str = "bench",
+    app: Path = APP,
 ) -> StreamlitServer:
+    """A `streamlit run` replica of ``app`` with Streamlit's defaults (plus ``extra_env``)."""
     env = {"SRS_BENCH_IMPL": "anchor" if anchor else "ours", **(extra_env or {})}
     if redis_server is not None:
         env["STREAMLIT_REDIS_STATE_URL"] = redis_server.url
-        env["STREAMLIT_REDIS_STATE_NAMESPACE"] = "bench"
+        env["STREAMLIT_REDIS_STATE_NAMESPACE"] = namespace
     python = str(ANCHOR_PY) if anchor else sys.executable
-    return StreamlitServer(APP, env, name=name, python=python)
+    return StreamlitServer(app, env, name=name, python=python)
 
 
 @contextmanager
@@ -163,75 +169,209 @@ with open(sys.argv[2], "a") as f:
 # 2. Fan-out
 
 
-def fan_out_once(servers: list[StreamlitServer], n: int, rounds: int) -> list[float]:
-    per = [n // len(servers) + (1 if i < n % len(servers) else 0) for i in range(len(servers))]
-    times: list[float] = []
-    with contextlib_exit() as stack:
-        readers = [
-            s
-            for server, k in zip(servers, per, strict=True)
-            for s in stack.enter(sessions(server, k))
-        ]
-        poster = servers[0].session("")
-        poster.wait_for(lambda r: any(t.startswith("last=") for t in r.texts), 30, "poster")
-        base = int(time.time() * 1000) % 10**9
-        for r in range(rounds + 1):
-            msg_id = base + r
-            t0 = time.monotonic()
-            poster.click(f"op=post&id={msg_id}")
-            for s in readers:
-                s.wait_text(f"last={msg_id}", 120)
-            if r:  # the first round warms up
-                times.append((time.monotonic() - t0) * 1000)
-        poster.close()
-    return times
+@dataclass
+class System:
+    """One side of a side-by-side fan-out: its replicas, N reader tabs and a poster tab."""
+
+    name: str
+    servers: list[StreamlitServer]
+    readers: list[HeadlessSession] = field(default_factory=list)
+    poster: HeadlessSession | None = None
+    next_id: int = 0
+    wall_ms: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)
+
+    def open(self, n: int) -> None:
+        """N readers spread evenly over the replicas (opened in batches), and the poster."""
+        k = len(self.servers)
+        for start in range(0, n, 50):
+            batch = [self.servers[i % k].session("") for i in range(start, min(n, start + 50))]
+            for s in batch:
+                s.wait_for(lambda r: bool(r.texts), 120, "first run")
+            self.readers += batch
+        self.poster = self.servers[0].session("op=post&id=0")
+        self.poster.wait_for(lambda r: any(t.startswith("last=") for t in r.texts), 60, "poster")
+        self.next_id = int(time.time() * 1000) % 10**9
+
+    def round(self, record: bool = True) -> None:
+        """Post one message (the poster's button); done when every reader shows it."""
+        assert self.poster is not None
+        self.next_id += 1
+        msg = self.next_id
+        cpu0 = sum(cpu_ms(s.proc.pid) for s in self.servers)
+        t0 = time.monotonic()
+        self.poster.query = f"op=post&id={msg}"
+        self.poster.click_button("post")
+        for s in self.readers:
+            s.wait_text(f"last={msg}", 300)
+        wall = (time.monotonic() - t0) * 1000
+        if record:
+            self.wall_ms.append(wall)
+            self.cpu_ms.append(sum(cpu_ms(s.proc.pid) for s in self.servers) - cpu0)
+
+    def close(self) -> None:
+        for s in [*self.readers, *([self.poster] if self.poster else [])]:
+            s.close()
+        for server in self.servers:
+            server.stop()
 
 
-class contextlib_exit:
-    def __init__(self) -> None:
-        self._cms: list[object] = []
+def cpu_ms(pid: int) -> float:
+    """CPU time the process has used (every thread, ended ones too), in ms.
 
-    def __enter__(self) -> contextlib_exit:
-        return self
+    Linux's per-process CPU clock (clock_getcpuclockid: ``~pid << 3 | 2``)
+    counts in nanoseconds; /proc's counters only in 10 ms ticks.
+    """
+    try:
+        return time.clock_gettime((~pid << 3) | 2) * 1000
+    except OSError:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
-    def enter(self, cm: object) -> list[HeadlessSession]:
-        value = cm.__enter__()  # type: ignore[attr-defined]
-        self._cms.append(cm)
-        return value  # type: ignore[no-any-return]
 
-    def __exit__(self, *exc: object) -> None:
-        for cm in reversed(self._cms):
-            cm.__exit__(None, None, None)  # type: ignore[attr-defined]
+def side_by_side(
+    systems: list[System],
+    n: int,
+    rounds: int,
+    after: Callable[[list[System]], None] | None = None,
+) -> None:
+    """Every system holds N sessions at once; rounds alternate A B B A (A B C C B A ...),
+    so load from anything else on the machine falls on all of them alike. ``after`` looks
+    at the systems before they close."""
+    try:
+        for system in systems:
+            system.open(n)
+        for system in systems:
+            system.round(record=False)  # warm-up
+        order = systems + systems[::-1]
+        for _ in range((rounds + 1) // 2):
+            for system in order:
+                system.round()
+        if after is not None:
+            after(systems)
+    finally:
+        for system in systems:
+            system.close()
+
+
+def gc_stats(server: StreamlitServer) -> dict[str, float]:
+    """What bench_app's op=gcstats says about the replica (numbers by name)."""
+    tab = server.session("op=gcstats")
+    run = tab.wait_for(lambda r: any(t.startswith("gc ") for t in r.texts), 60, "gc stats")
+    tab.close()
+    out: dict[str, float] = {}
+    for text in run.texts:
+        for part in text.split():
+            name, _, value = part.partition("=")
+            if value:
+                out[name] = float(value)
+    return out
 
 
 NO_GC = {"STREAMLIT_RUNNER_POST_SCRIPT_GC": "false"}
 
 
-def fan_out(res: Results, redis_server: RedisServer, sizes: list[int], rounds: int) -> None:
-    """Each configuration twice: Streamlit's defaults, and with its full garbage collection
-    after every script run turned off (`runner.postScriptGC`), which dominates fan-out."""
+def fan_out(
+    res: Results,
+    redis_server: RedisServer,
+    sizes: list[int],
+    two_at: int,
+    rounds: int,
+    baseline: Path | None = None,
+) -> None:
+    """Fan-out of one post to N sessions, ours beside the anchor, each on one process.
+
+    Both configurations: Streamlit's defaults (the headline), and with its full garbage
+    collection after every script run off (`runner.postScriptGC`). At N = ``two_at``,
+    ours on two replicas runs in the same alternation. With ``baseline`` (a folder
+    holding an older streamlit_redis_state), that version runs beside them too.
+    """
     for label, env in (("", {}), ("nogc_", NO_GC)):
         for n in sizes:
-            for impl in ("ours", "anchor"):
-                redis_server.client().flushall()
-                server = replica(redis_server, f"{impl}-1", anchor=impl == "anchor", extra_env=env)
-                try:
-                    t = fan_out_once([server], n, rounds)
-                finally:
-                    server.stop()
-                res.put("fanout", **{f"{label}{impl}_{n}_ms": statistics.median(t)})
-        n = sizes[-1]
-        redis_server.client().flushall()
-        two = [
-            replica(redis_server, "ours-2a", extra_env=env),
-            replica(redis_server, "ours-2b", extra_env=env),
-        ]
-        try:
-            t = fan_out_once(two, n, rounds)
-        finally:
-            for s in two:
-                s.stop()
-        res.put("fanout", **{f"{label}ours2_{n}_ms": statistics.median(t)})
+            redis_server.client().flushall()
+            systems = [
+                System("ours", [replica(redis_server, "ours", extra_env=env, namespace="one")]),
+                System("anchor", [replica(redis_server, "anchor", anchor=True, extra_env=env)]),
+            ]
+            if baseline is not None:
+                old = {**env, "PYTHONPATH": str(baseline)}
+                systems.append(
+                    System("base", [replica(redis_server, "base", extra_env=old, namespace="b")])
+                )
+            if n == two_at:
+                two = [
+                    replica(redis_server, f"two-{i}", extra_env=env, namespace="two")
+                    for i in (1, 2)
+                ]
+                systems.append(System("ours2", two))
+            side_by_side(systems, n, rounds)
+            for system in systems:
+                res.put(
+                    "fanout",
+                    **{
+                        f"{label}{system.name}_{n}_p50": pct(system.wall_ms, 0.5),
+                        f"{label}{system.name}_{n}_p99": pct(system.wall_ms, 0.99),
+                        f"{label}{system.name}_{n}_cpu": statistics.median(system.cpu_ms),
+                        f"{label}{system.name}_{n}_all": system.wall_ms,
+                    },
+                )
+
+
+def gc_profile(res: Results, redis_server: RedisServer, n: int, rounds: int) -> None:
+    """Where fan-out time goes with Streamlit's defaults: full collections per post.
+
+    A diagnostic pass (a gc callback counts every full collection and its CPU
+    time, which costs a little): ours with the gc freeze (the default), ours
+    with it off, and the anchor, side by side.
+    """
+    redis_server.client().flushall()
+    probe = {"SRS_BENCH_GC_PROBE": "1"}
+    off = {**probe, "STREAMLIT_REDIS_STATE_GC_FREEZE": "false"}
+    systems = [
+        System("ours", [replica(redis_server, "gc-ours", extra_env=probe, namespace="gc1")]),
+        System("ours_nofreeze", [replica(redis_server, "gc-off", extra_env=off, namespace="gc2")]),
+        System("anchor", [replica(redis_server, "gc-anchor", anchor=True, extra_env=probe)]),
+    ]
+    before: dict[str, dict[str, float]] = {}
+
+    def look(systems: list[System]) -> None:
+        for system in systems:
+            stats = gc_stats(system.servers[0])
+            start = before.get(system.name, {})
+            # minus one: the run that read the first figures collected too
+            count = stats["collections"] - start.get("collections", 0) - 1
+            cpu = stats["cpu_ms"] - start.get("cpu_ms", 0)
+            rounds_done = len(system.wall_ms)
+            res.put(
+                "gcprofile",
+                **{
+                    f"{system.name}_collections_per_post": count / rounds_done,
+                    f"{system.name}_ms_per_collection": cpu / count if count else 0.0,
+                    f"{system.name}_gc_ms_per_post": cpu / rounds_done,
+                    f"{system.name}_cpu_ms_per_post": statistics.median(system.cpu_ms),
+                    f"{system.name}_wall_ms_per_post": statistics.median(system.wall_ms),
+                    f"{system.name}_objects": stats["objects"],
+                    f"{system.name}_frozen": stats["frozen"],
+                },
+            )
+
+    # Counted from the end of the warm-up round: open, warm up, then start counting.
+    try:
+        for system in systems:
+            system.open(n)
+        for system in systems:
+            system.round(record=False)
+        for system in systems:
+            before[system.name] = gc_stats(system.servers[0])
+        order = systems + systems[::-1]
+        for _ in range((rounds + 1) // 2):
+            for system in order:
+                system.round()
+        look(systems)
+    finally:
+        for system in systems:
+            system.close()
+    res.put("gcprofile", sessions=n)
 
 
 # ---------------------------------------------------------------------------
@@ -247,6 +387,7 @@ def commands_per_write(res: Results, redis_server: RedisServer, readers: list[in
     try:
         for n in readers:
             with sessions(b, n, "key=cost") as opened:
+                counted: list[int] = []
                 for i in range(3):
                     value = f"{n}-{i}"
                     redis_server.client().config_resetstat()
@@ -254,8 +395,11 @@ def commands_per_write(res: Results, redis_server: RedisServer, readers: list[in
                     for s in opened:
                         s.wait_text(f"cost={value}", 60)
                     time.sleep(0.3)
-                    calls = redis_server.command_calls()
-                per[n] = sum(calls.values())
+                    # Minus the health checks (every process, every ping_interval) that
+                    # landed in the window: not a cost of the write. The window grows
+                    # with the readers waited for, and so did the checks caught in it.
+                    counted.append(sum(without_ticks(redis_server.command_calls()).values()))
+                per[n] = min(counted)
                 res.put("commands", **{f"readers_{n}": per[n]})
     finally:
         b.stop()
@@ -318,11 +462,16 @@ def throughput(res: Results, redis_server: RedisServer, seconds: float, rounds: 
 
         return write
 
-    writes: dict[str, list[float]] = {"ours": [], "raw_sub": [], "raw": []}
-    for _ in range(rounds):
-        writes["ours"].append(rate(ours, seconds))
-        writes["raw_sub"].append(rate(raw("bench:raw:sub"), seconds))
-        writes["raw"].append(rate(raw("bench:raw:nobody"), seconds))
+    writers: dict[str, Callable[[int], None]] = {
+        "ours": ours,
+        "raw_sub": raw("bench:raw:sub"),
+        "raw": raw("bench:raw:nobody"),
+    }
+    writes: dict[str, list[float]] = {name: [] for name in writers}
+    order = list(writers) + list(writers)[::-1]  # A B C C B A
+    for _ in range((rounds + 1) // 2):
+        for name in order:
+            writes[name].append(rate(writers[name], seconds))
     stop.set()
     server_state["hit"] = payload
     wait_until(lambda: server_state.get("hit") == payload, 5, "cached")
@@ -358,41 +507,107 @@ def rss_kb(pid: int) -> int:
 
 
 def memory(res: Results, redis_server: RedisServer, cycles: int) -> None:
+    """RSS at rest, per session, and after many sessions came and went.
+
+    Two replicas side by side, the gc freeze on (the default) and off, so its
+    memory cost shows; then what a renewal of the freeze frees in the first.
+    """
     redis_server.client().flushall()
-    server = replica(
-        redis_server, "mem", extra_env={"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "2"}
-    )
+    ttl = {"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "2"}
+    servers = {
+        "": replica(redis_server, "mem", extra_env=ttl),
+        "nofreeze_": replica(
+            redis_server, "mem-off", extra_env={**ttl, "STREAMLIT_REDIS_STATE_GC_FREEZE": "false"}
+        ),
+    }
+    figures: dict[str, dict[str, float]] = {label: {} for label in servers}
     try:
-        with sessions(server, 5, "op=presence&id=warm"):
-            pass
+        for server in servers.values():
+            with sessions(server, 5, "op=presence&id=warm"):
+                pass
         time.sleep(3)
-        base = rss_kb(server.proc.pid)
-        with sessions(server, 100, "op=presence&id=held"):
-            held = rss_kb(server.proc.pid)
-        per_session = (held - base) / 100
+        for label, server in servers.items():
+            figures[label]["base"] = rss_kb(server.proc.pid)
+            with sessions(server, 100, "op=presence&id=held"):
+                figures[label]["held"] = rss_kb(server.proc.pid)
         done = 0
         while done < cycles:
-            with sessions(server, 50, f"op=presence&id={done}"):
-                pass
+            for label, server in servers.items():
+                with sessions(server, 50, f"op=presence&id={label}{done}"):
+                    pass
             done += 50
         time.sleep(4)  # past the disconnected-session TTL
-        after = rss_kb(server.proc.pid)
-        stats = server.session("op=stats")
-        run = stats.wait_for(lambda r: any(t.startswith("sessions=") for t in r.texts), 30, "stats")
-        counts = next(t for t in run.texts if t.startswith("sessions="))
-        stats.close()
+        for label, server in servers.items():
+            figures[label]["after"] = rss_kb(server.proc.pid)
+            stats = server.session("op=stats")
+            run = stats.wait_for(
+                lambda r: any(t.startswith("sessions=") for t in r.texts), 30, "stats"
+            )
+            counts = next(t for t in run.texts if t.startswith("sessions="))
+            stats.close()
+            res.put("memory", **{f"{label}counts_after": counts})
+        renew = servers[""].session("op=renew")
+        run = renew.wait_for(lambda r: any(t.startswith("renewed") for t in r.texts), 60, "renew")
+        renew.close()
+        renewed = dict(p.split("=") for p in run.texts[0].split()[1:])
         members = redis_server.client().zcard("srs:{bench}:p:bench")
+    finally:
+        for server in servers.values():
+            server.stop()
+    for label, f in figures.items():
+        res.put(
+            "memory",
+            **{
+                f"{label}base_kb": f["base"],
+                f"{label}per_session_kb": (f["held"] - f["base"]) / 100,
+                f"{label}after_cycles_kb": f["after"],
+                f"{label}growth_kb": f["after"] - f["held"],
+            },
+        )
+    res.put(
+        "memory",
+        cycles=cycles,
+        presence_left=members,
+        renewal_freed_objects=int(renewed["freed"]),
+        renewal_rss_drop_kb=int(renewed["rss_before_kb"]) - int(renewed["rss_after_kb"]),
+    )
+
+
+def keys_memory(res: Results, redis_server: RedisServer, count: int) -> None:
+    """RSS while a worker writes, reads and deletes ``count`` distinct keys, and of a
+    replica that hears every change (it shows one key of its own)."""
+    redis_server.client().flushall()
+    server = replica(redis_server, "keys")
+    every = max(count // 10, 1)
+    args = [str(count), str(every)]
+    worker_rss: list[int] = []
+    replica_rss: list[int] = []
+    try:
+        tab = server.session("key=watched")
+        tab.wait_for(lambda r: bool(r.texts), 60, "first run")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.workers.keys_worker", redis_server.url, "bench", *args],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            _, _done, kib = line.split()
+            worker_rss.append(int(kib))
+            replica_rss.append(rss_kb(server.proc.pid))
+        if proc.wait(60) != 0:
+            raise RuntimeError("the keys worker failed")
+        tab.close()
     finally:
         server.stop()
     res.put(
-        "memory",
-        base_kb=base,
-        per_session_kb=per_session,
-        after_cycles_kb=after,
-        growth_kb=after - held,
-        cycles=cycles,
-        counts_after=counts,
-        presence_left=members,
+        "keys",
+        count=count,
+        worker_kb=worker_rss,
+        replica_kb=replica_rss,
+        worker_growth_kb=worker_rss[-1] - worker_rss[0],
+        replica_growth_kb=replica_rss[-1] - replica_rss[0],
     )
 
 
@@ -450,6 +665,138 @@ def growing_rooms(res: Results, redis_server: RedisServer, sizes: list[int], pos
         b.stop()
 
 
+def room_render(
+    res: Results, redis_server: RedisServer, sizes: list[int], viewers: int, rounds: int
+) -> None:
+    """What one rerun of a chat's message pane costs the server, per session, by room size.
+
+    One replica per pane (room_app.py: an st.fragment drawing the newest 100
+    messages with server_state.tail), each with ``viewers`` sessions showing
+    its room; a worker (this process) appends one message, which reruns every
+    pane showing the room. Server time is the replica's CPU time for that
+    post divided by the sessions it reran. Panes alternate A B B A. The last
+    pane reads the largest room whole (server_state.get, then slices): the
+    pane before the tail API.
+    """
+    from streamlit_redis_state import server_state
+
+    configure_driver(redis_server)
+    msg = {"who": "alice", "text": "x" * 80, "at": 1700000000}
+    panes = [(size, "tail") for size in sizes] + [(sizes[-1], "whole")]
+    rooms: list[tuple[str, str, StreamlitServer, list[HeadlessSession]]] = []
+    cpu: dict[str, list[float]] = {}
+    wall: dict[str, list[float]] = {}
+    try:
+        for size, mode in panes:
+            room = f"render_{size}"
+            if mode == "tail":
+                for start in range(0, size, 1000):
+                    items = [{**msg, "i": i} for i in range(start, min(size, start + 1000))]
+                    server_state.append(room, *items)
+            name = f"{mode}_{size}"
+            server = replica(redis_server, f"room-{name}", app=ROOM_APP)
+            tabs = [server.session(f"room={room}&n=100&mode={mode}") for _ in range(viewers)]
+            for tab in tabs:
+                tab.wait_for(lambda r: any(t.startswith("last=") for t in r.texts), 120, "pane")
+            rooms.append((name, room, server, tabs))
+            cpu[name], wall[name] = [], []
+        next_i = {room: server_state.length(room) for _, room, _, _ in rooms}
+
+        def post(
+            name: str, room: str, server: StreamlitServer, tabs: list[HeadlessSession]
+        ) -> None:
+            i = next_i[room]
+            next_i[room] += 1
+            cpu0, t0 = cpu_ms(server.proc.pid), time.monotonic()
+            server_state.append(room, {**msg, "i": i})
+            for tab in tabs:
+                tab.wait_for(lambda r, i=i: f"last={i}" in r.screen.texts, 120, f"message {i}")
+            wall[name].append((time.monotonic() - t0) * 1000)
+            cpu[name].append((cpu_ms(server.proc.pid) - cpu0) / len(tabs))
+
+        for entry in rooms:  # warm-up
+            post(*entry)
+            cpu[entry[0]].clear()
+            wall[entry[0]].clear()
+        order = rooms + rooms[::-1]
+        for _ in range((rounds + 1) // 2):
+            for entry in order:
+                post(*entry)
+    finally:
+        for _, _, server, tabs in rooms:
+            for tab in tabs:
+                tab.close()
+            server.stop()
+    for name in cpu:
+        res.put(
+            "render",
+            **{
+                f"{name}_cpu_ms": statistics.median(cpu[name]),
+                f"{name}_cpu_p99_ms": pct(cpu[name], 0.99),
+                f"{name}_wall_p50": pct(wall[name], 0.5),
+                f"{name}_wall_p99": pct(wall[name], 0.99),
+            },
+        )
+    res.put("render", viewers=viewers, sizes=sizes)
+
+
+def scale(res: Results, redis_server: RedisServer, n: int, replicas: int, rounds: int) -> None:
+    """N sessions over several replicas: fan-out, RSS per session, and errors.
+
+    Errors: a tab that shows an exception or never catches up, a replica that
+    logged a traceback, a replica that exited.
+    """
+    redis_server.client().flushall()
+    servers = [replica(redis_server, f"scale-{i}", namespace="scale") for i in range(replicas)]
+    system = System("scale", servers)
+    errors: list[str] = []
+    # One tab per replica first: what a replica holds once the app and the
+    # library are imported, before the N sessions.
+    first = [s.session("key=warm") for s in servers]
+    for tab in first:
+        tab.wait_for(lambda r: bool(r.texts), 60, "first run")
+    time.sleep(1)
+    rest = [rss_kb(s.proc.pid) for s in servers]
+    held = rest
+    try:
+        try:
+            system.open(n)
+            held = [rss_kb(s.proc.pid) for s in servers]
+            system.round(record=False)
+            for _ in range(rounds):
+                system.round()
+        except AssertionError as exc:
+            errors.append(f"timeout: {str(exc)[:200]}")
+        for tab in system.readers:
+            if tab.screen.exceptions:
+                errors.append(f"exception shown: {tab.screen.exceptions[0][:200]}")
+        for server in servers:
+            if server.proc.poll() is not None:
+                errors.append(f"{server.name} exited")
+            elif "Traceback" in server.output():
+                errors.append(f"{server.name} logged a traceback")
+        after = [rss_kb(s.proc.pid) for s in servers]
+    finally:
+        for tab in first:
+            tab.close()
+        system.close()
+    res.put(
+        "scale",
+        sessions=n,
+        replicas=replicas,
+        p50_ms=pct(system.wall_ms, 0.5) if system.wall_ms else 0.0,
+        p99_ms=pct(system.wall_ms, 0.99) if system.wall_ms else 0.0,
+        rounds=len(system.wall_ms),
+        rss_rest_kb=sum(rest),
+        rss_held_kb=sum(held),
+        rss_after_kb=sum(after),
+        per_session_kb=(sum(held) - sum(rest)) / n,
+        errors=len(errors),
+        error_list=errors[:10],
+        all_ms=system.wall_ms,
+    )
+
+
 # ---------------------------------------------------------------------------
 
 
@@ -479,37 +826,115 @@ def machine() -> dict[str, str]:
     }
 
 
+def checkout(rev: str) -> Path:
+    """The package as of git revision ``rev``, in a temporary folder (for PYTHONPATH)."""
+    folder = Path(tempfile.mkdtemp(prefix="srs-baseline-"))
+    archive = subprocess.run(
+        ["git", "archive", rev, "streamlit_redis_state"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
+SECTIONS = (
+    "latency",
+    "throughput",
+    "commands",
+    "rooms",
+    "render",
+    "memory",
+    "keys",
+    "fanout",
+    "gcprofile",
+    "scale",
+)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument(
+        "--baseline",
+        default=os.environ.get("BENCH_BASELINE", ""),
+        metavar="REV",
+        help="also run fan-out with the library as of this git revision (before/after)",
+    )
+    parser.add_argument(
+        "--only",
+        default="",
+        help=f"comma-separated sections to run (of {', '.join(SECTIONS)}); "
+        "the report then goes to bench/out/, not docs/",
+    )
     args = parser.parse_args(argv)
     if not ANCHOR_PY.exists():
         raise SystemExit(f"{ANCHOR_PY} is missing: run `make bench`, which creates it")
+    only = [x for x in args.only.split(",") if x]
+    unknown = set(only) - set(SECTIONS)
+    if unknown:
+        raise SystemExit(f"unknown sections: {', '.join(sorted(unknown))}")
     q = args.quick
     res = Results(quick=q)
+    baseline = checkout(args.baseline) if args.baseline else None
+    if baseline is not None:
+        res.put("fanout", baseline=args.baseline)
     redis_server = RedisServer()
-    try:
-        notify_latency(res, redis_server, samples=40 if q else 200)
-        throughput(res, redis_server, seconds=0.5 if q else 1.0, rounds=3 if q else 7)
-        commands_per_write(res, redis_server, readers=[1, 10] if q else [1, 10, 50, 100])
-        growing_rooms(
+    runs: dict[str, Callable[[], None]] = {
+        "latency": lambda: notify_latency(res, redis_server, samples=40 if q else 300),
+        "throughput": lambda: throughput(
+            res, redis_server, seconds=0.3 if q else 0.5, rounds=4 if q else 20
+        ),
+        "commands": lambda: commands_per_write(
+            res, redis_server, readers=[1, 10] if q else [1, 10, 50, 100]
+        ),
+        "rooms": lambda: growing_rooms(
             res, redis_server, sizes=[100, 1000] if q else [100, 1000, 10000], posts=5 if q else 15
-        )
-        memory(res, redis_server, cycles=100 if q else 1000)
-        fan_out(res, redis_server, sizes=[10, 20] if q else [50, 200], rounds=2 if q else 5)
+        ),
+        "render": lambda: room_render(
+            res,
+            redis_server,
+            sizes=[100, 1000] if q else [100, 1000, 10000],
+            viewers=10 if q else 30,
+            rounds=4 if q else 12,
+        ),
+        "memory": lambda: memory(res, redis_server, cycles=100 if q else 1000),
+        "keys": lambda: keys_memory(res, redis_server, count=1000 if q else 10000),
+        "fanout": lambda: fan_out(
+            res,
+            redis_server,
+            sizes=[10, 30] if q else [30, 50, 200],
+            two_at=30 if q else 200,
+            rounds=4 if q else 10,
+            baseline=baseline,
+        ),
+        "gcprofile": lambda: gc_profile(res, redis_server, n=10 if q else 30, rounds=2 if q else 8),
+        "scale": lambda: scale(
+            res,
+            redis_server,
+            n=100 if q else 1000,
+            replicas=2 if q else 4,
+            rounds=3 if q else 8,
+        ),
+    }
+    began = time.monotonic()
+    try:
+        for name in only or SECTIONS:
+            t0 = time.monotonic()
+            runs[name]()
+            res.put("durations", **{f"{name}_s": round(time.monotonic() - t0, 1)})
     finally:
         from streamlit_redis_state.engine.process import reconfigure
 
         reconfigure({})
         redis_server.close()
+    res.put("durations", total_s=round(time.monotonic() - began, 1))
     from bench.report import write_report
 
-    out = DOCS / ("benchmarks-quick.md" if q else "benchmarks.md")
-    write_report(res.sections, machine(), out, quick=q)
-    (DOCS / ("benchmarks-quick.json" if q else "benchmarks.json")).write_text(
-        json.dumps(res.sections, indent=1, default=str)
-    )
-    print(f"wrote {out}")
+    partial = q or bool(only)
+    folder = OUT if partial else DOCS
+    stem = "benchmarks-quick" if q else "benchmarks-partial" if only else "benchmarks"
+    write_report(res.sections, machine(), folder / f"{stem}.md", quick=partial)
+    (folder / f"{stem}.json").write_text(json.dumps(res.sections, indent=1, default=str))
+    print(f"wrote {folder / f'{stem}.md'}")
 
 
 if __name__ == "__main__":

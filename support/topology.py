@@ -39,9 +39,9 @@ BOT_SCRIPT = "examples/chat/bot.py"
 BOT_ENV = {"PYTHONUNBUFFERED": "1"}
 LOGS = ROOT / "demo-logs"
 REDIS_ARGS = ["--appendonly", "yes"]
-# postScriptGC off: every change reruns many sessions at once, and Streamlit's
-# full collection after each run dominates that (docs/benchmarks.md).
-APP_ENV = {"STREAMLIT_CLIENT_TOOLBAR_MODE": "minimal", "STREAMLIT_RUNNER_POST_SCRIPT_GC": "false"}
+# Streamlit's defaults otherwise, runner.postScriptGC included: the library keeps
+# the collection after each run cheap itself (engine/freezer.py).
+APP_ENV = {"STREAMLIT_CLIENT_TOOLBAR_MODE": "minimal"}
 
 
 def find(name: str) -> str | None:

@@ -252,6 +252,10 @@ class Settings:
     #: does not carry ``sentinel_password=``. The master's is in the URL.
     sentinel_password: str | None = field(default=None, repr=False)
     sentinel_username: str | None = None
+    #: Under Streamlit, keep long-lived objects out of the full garbage
+    #: collection Streamlit runs after every script run (``gc.freeze()``,
+    #: renewed; see engine/freezer.py). Off: collections walk everything.
+    gc_freeze: bool = True
     source: str = field(default="default", compare=False)
 
     def validate(self) -> Settings:
@@ -285,6 +289,8 @@ class Settings:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 64:
                 raise ConfigurationError(f"{name} must be an int >= 64, got {value!r}")
+        if not isinstance(self.gc_freeze, bool):
+            raise ConfigurationError(f"gc_freeze must be true or false, got {self.gc_freeze!r}")
         replicas = self.wait_replicas
         if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
             raise ConfigurationError(f"wait_replicas must be an int >= 0, got {replicas!r}")
@@ -357,6 +363,13 @@ def _option_names() -> list[str]:
 def _coerce(name: str, raw: object, where: str) -> object:
     """Convert a text setting (environment, secrets) to the field's type."""
     kind = Settings.__dataclass_fields__[name].type
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+        raise ConfigurationError(f"{where}: {name} must be true or false, got {raw!r}")
     if kind != "int" and kind != "float":
         return str(raw)
     try:

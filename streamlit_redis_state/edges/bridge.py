@@ -33,7 +33,8 @@ class ScriptPlace:
     session_id: str
     #: The fragment executing now (reads subscribe it), or ``None`` at the top level.
     fragment_id: str | None = None
-    #: The current script run, as an opaque token compared by identity.
+    #: The current script run, as an opaque token compared with ``==`` (a
+    #: number: it keeps none of the run's objects alive).
     run: object = None
     #: The fragments a fragment-only run reruns; ``None`` for a full run.
     fragment_run: frozenset[str] | None = None
@@ -197,6 +198,9 @@ class StreamlitBridge:
         # A runner started by one of our reruns (known by its ScriptRequests,
         # which its runs' context holds) -> the chain depth that started it.
         self._chains: weakref.WeakKeyDictionary[object, int] = weakref.WeakKeyDictionary()
+        # A run's coordinator -> the run's number (see _run_number).
+        self._runs: weakref.WeakKeyDictionary[object, int] = weakref.WeakKeyDictionary()
+        self._run_numbers = itertools.count(1)
         # While a rerun request of ours is being handed to Streamlit: session
         # -> (its runner before, the depth). The runner it starts may run its
         # script before the request returns; its first look claims the depth.
@@ -213,7 +217,7 @@ class StreamlitBridge:
             return None
         # ctx.reset() makes a new coordinator for every run, full or fragment:
         # the one object whose identity is the run's.
-        run = getattr(ctx, "parallel_coordinator", None) or ctx
+        run = self._run_number(getattr(ctx, "parallel_coordinator", None) or ctx)
         fragments = getattr(ctx, "fragment_ids_this_run", None)
         main_thread = getattr(ctx, "_main_thread_ident", None)
         requests = getattr(ctx, "script_requests", None)
@@ -228,6 +232,23 @@ class StreamlitBridge:
             getattr(state, "name", "") == "STOP",
             self._chain(ctx.session_id, requests),
         )
+
+    def _run_number(self, run: object) -> object:
+        """A number for the run whose coordinator (or context) is ``run``.
+
+        Subscriptions remember the run that read a key, for as long as the
+        session lives. Holding the coordinator itself would keep the session's
+        last script runner alive with it (over a hundred objects per session),
+        which Streamlit's full collection after every run walks again: with N
+        sessions rerun at once, N times.
+        """
+        try:
+            number = self._runs.get(run)
+            if number is None:
+                number = self._runs.setdefault(run, next(self._run_numbers))
+            return number
+        except TypeError:  # not hashable, or no weak references: the object itself
+            return run
 
     def _chain(self, session_id: str, requests: object) -> int:
         """The chain depth of the run whose runner has ``requests`` (0: a person's run)."""

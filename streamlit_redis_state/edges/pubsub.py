@@ -31,6 +31,34 @@ class Message:
     data: bytes = b""
 
 
+_SUBSCRIBED = Message(Kind.SUBSCRIBED)
+_PONG = Message(Kind.PONG)
+
+
+def _message(raw: Any, channel: str = "") -> Message | None:
+    """A raw pub/sub reply as a :class:`Message` (``None``: not one the listener uses).
+
+    An unsubscribe (``unsubscribe`` or ``sunsubscribe``) raises :class:`Unsubscribed`:
+    it is never asked for, so it means that on a cluster the channel's slot left
+    the node.
+    """
+    if isinstance(raw, (bytes, str)):  # PONG to a ping while not subscribed
+        return _PONG
+    kind = raw[0]
+    if isinstance(kind, str):
+        kind = kind.encode()
+    if kind == b"message" or kind == b"smessage":
+        data = raw[2]
+        return Message(Kind.MESSAGE, data if isinstance(data, bytes) else str(data).encode())
+    if kind == b"subscribe" or kind == b"ssubscribe":
+        return _SUBSCRIBED
+    if kind == b"pong":
+        return _PONG
+    if kind == b"unsubscribe" or kind == b"sunsubscribe":
+        raise Unsubscribed(f"the server ended the subscription to {channel}")
+    return None
+
+
 class Subscription(Protocol):
     def get_message(self, timeout: float) -> Message | None:
         """The next message, waiting at most ``timeout`` seconds; ``None`` if none came."""
@@ -79,21 +107,11 @@ class RedisSubscription:
             self._pubsub.subscribe(channel)
 
     def get_message(self, timeout: float) -> Message | None:
-        raw = self._pubsub.get_message(timeout=timeout)
-        if raw is None:
-            return None
-        kind = raw["type"]
-        if kind in ("subscribe", "ssubscribe"):
-            return Message(Kind.SUBSCRIBED)
-        if kind in ("message", "smessage"):
-            data = raw["data"]
-            return Message(Kind.MESSAGE, data if isinstance(data, bytes) else str(data).encode())
-        if kind == "pong":
-            return Message(Kind.PONG)
-        if kind in ("unsubscribe", "sunsubscribe"):
-            # Never asked for: on a cluster, the channel's slot left this node.
-            raise Unsubscribed(f"the server ended the subscription to {self._channel}")
-        return None
+        # redis-py's parse_response, not get_message: the raw reply, without
+        # the dictionary get_message builds around every message (this runs
+        # for every change, in every process).
+        raw = self._pubsub.parse_response(block=False, timeout=timeout)
+        return None if raw is None else _message(raw, self._channel)
 
     def address(self) -> tuple[str, int] | None:
         """The server this subscription listens to, once connected."""

@@ -15,12 +15,12 @@ master on every new connection).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -56,6 +56,12 @@ Sentinel: Any = _sentinel.Sentinel
 #: The pause before a request is re-sent once after a connection error or a timeout.
 RETRY_PAUSE = 0.05
 
+#: The listener's connections speak RESP2: messages arrive as plain arrays.
+#: Under RESP3 (redis-py 8's default) each is a push reply, which redis-py's
+#: parser formats into a debug log line, whether or not anyone logs it, on
+#: every message in every process.
+PUBSUB_PROTOCOL = 2
+
 #: Redis Cluster answers that mean "not run; ask again shortly": the slot is
 #: being migrated (TRYAGAIN for a multi-key script, or redirections until
 #: redis-py's own budget ran out: ClusterError "TTL exhausted", MOVED, ASK),
@@ -65,8 +71,13 @@ NOT_YET = (TryAgainError, AskError, ClusterError)
 #: The longest pause between two such attempts.
 NOT_YET_PAUSE_MAX = 0.5
 
+# WriteResult, Snapshot and Writer are values: never changed once made (a
+# Snapshot is shared by every reader of the cache). They are not declared
+# frozen only because a frozen dataclass takes microseconds to build, and
+# every write builds all three.
 
-@dataclass(frozen=True)
+
+@dataclass(slots=True)
 class WriteResult:
     """What a change script did."""
 
@@ -86,7 +97,7 @@ class WriteResult:
         return self.outcome is Outcome.CHANGED
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Snapshot:
     """A key's stored bytes (``None`` if absent) with its version and the epoch.
 
@@ -131,7 +142,7 @@ class Tail:
     length: int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Writer:
     """Who makes a change: named in its notification, and the fence it must pass."""
 
@@ -174,6 +185,32 @@ def _check_bookkeeping(key: str, version: Any, base: Any) -> None:
             f"server_state[{key!r}]: its {what} in Redis is not a count (written by "
             "something other than this library); writing or deleting the key repairs it"
         )
+
+
+#: Script outcomes by number (faster than calling the enum on every write).
+OUTCOMES = {o.value: o for o in Outcome}
+
+
+class _Unique:
+    """Names unique across processes and calls, without a system call each.
+
+    A random prefix per process (drawn again in a forked child, which would
+    otherwise repeat its parent's names) and a counter.
+    """
+
+    def __init__(self) -> None:
+        self._reseed()
+        os.register_at_fork(after_in_child=self._reseed)
+
+    def _reseed(self) -> None:
+        self._prefix = os.urandom(8).hex()
+        self._counter = itertools.count()
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._counter):x}"
+
+
+_unique = _Unique()
 
 
 def _text(value: Any) -> str:
@@ -342,6 +379,7 @@ class RedisStore:
                     target.service,
                     db=target.db,
                     retry=Retry(NoBackoff(), 0),
+                    protocol=PUBSUB_PROTOCOL,
                     **self._connection_options(target),
                 )
             else:
@@ -350,6 +388,7 @@ class RedisStore:
                     socket_timeout=self.settings.socket_timeout,
                     socket_connect_timeout=self.settings.connect_timeout,
                     retry=Retry(NoBackoff(), 0),
+                    protocol=PUBSUB_PROTOCOL,
                 )
         check = self._check_master if self.mode == "sentinel" else None
         return RedisSubscription(self._pubsub_client, channel, check=check)
@@ -376,7 +415,13 @@ class RedisStore:
             old.close()
         target = self._target
         options = self._connection_options(target) if target is not None else {}
-        client = redis.Redis(host=node.host, port=node.port, retry=Retry(NoBackoff(), 0), **options)
+        client = redis.Redis(
+            host=node.host,
+            port=node.port,
+            retry=Retry(NoBackoff(), 0),
+            protocol=PUBSUB_PROTOCOL,
+            **options,
+        )
         self._pubsub_client = client
 
         def check(address: tuple[str, int] | None) -> None:
@@ -414,33 +459,30 @@ class RedisStore:
                 f"not {address[0]}:{address[1]}"
             )
 
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        try:
-            yield
-        except redis.AuthenticationError as exc:
-            raise ServerStateError(
+    def _mapped(self, exc: Exception) -> Exception:
+        """What a redis-py error means for the caller (raise it ``from exc``)."""
+        if isinstance(exc, redis.AuthenticationError):
+            return ServerStateError(
                 f"Redis at {self.settings.redacted_url()} refused the credentials: {exc}"
-            ) from exc
-        except (redis.ConnectionError, redis.TimeoutError, RedisClusterException) as exc:
+            )
+        if isinstance(exc, (redis.ConnectionError, redis.TimeoutError, RedisClusterException)):
             # RedisClusterException: no node of the cluster could be reached.
             if self.on_unavailable is not None:
                 self.on_unavailable()
-            raise StateUnavailable(f"{self._where()} is unreachable: {exc}") from exc
-        except NOT_YET as exc:
+            return StateUnavailable(f"{self._where()} is unreachable: {exc}")
+        if isinstance(exc, NOT_YET):
             if self.mode != "cluster" and isinstance(exc, AskError):
-                raise ServerStateError(
+                return ServerStateError(
                     f"{self._where()} is a Redis Cluster node (it answered {exc!s:.60}): "
                     "use a redis+cluster:// URL"
-                ) from exc
+                )
             if self.on_unavailable is not None:
                 self.on_unavailable()
-            raise StateUnavailable(
+            return StateUnavailable(
                 f"{self._where()} did not serve the namespace's slot within "
                 f"{self.settings.socket_timeout:g}s (moving or failing over): {exc}"
-            ) from exc
-        except redis.RedisError as exc:
-            raise ServerStateError(f"Redis refused the request: {exc}") from exc
+            )
+        return ServerStateError(f"Redis refused the request: {exc}")
 
     def _where(self) -> str:
         if self.settings.url is None or self._target is None or self.mode == "server":
@@ -448,7 +490,17 @@ class RedisStore:
         return self.settings.describe()
 
     def _run(self, name: str, keys: list[str], args: list[Any], client: Any = None) -> Any:
-        return self._scripts[name](keys=keys, args=args, client=client)
+        script = self._scripts[name]
+        if client is not None:  # a pipeline: redis-py's Script loads it there if needed
+            return script(keys=keys, args=args, client=client)
+        # EVALSHA straight away: what Script.__call__ does, minus its checks on
+        # every call (this is every write's path).
+        execute: Callable[..., Any] = self.client.execute_command
+        try:
+            return execute("EVALSHA", script.sha, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:  # Redis lost its scripts (a restart)
+            script.sha = self.client.script_load(script.script)
+            return execute("EVALSHA", script.sha, len(keys), *keys, *args)
 
     def _attempts(self, call: Callable[[bool], T]) -> T:
         """``call(retry=False)``, and once more with ``retry=True`` if the link failed.
@@ -465,7 +517,8 @@ class RedisStore:
         deadline = time.monotonic() + self.settings.socket_timeout
         resent = False
         pause = RETRY_PAUSE
-        with self._errors():
+        # Plain try blocks, not a context manager: this runs for every request.
+        try:
             while True:
                 try:
                     return call(resent)
@@ -481,6 +534,8 @@ class RedisStore:
                     logger.debug("the cluster said %s; asking again", exc)
                     time.sleep(pause)
                     pause = min(2 * pause, NOT_YET_PAUSE_MAX)
+        except (redis.RedisError, RedisClusterException) as exc:
+            raise self._mapped(exc) from exc
 
     # -- values -----------------------------------------------------------
 
@@ -567,13 +622,14 @@ class RedisStore:
         The retry flag (the last argument) is filled in by :meth:`_script`.
         """
         ks = self.keyspace
-        request = os.urandom(8).hex()
-        keys = [ks.meta, ks.request(request)]
+        # Unique per call, in every process: it names the request's record,
+        # and it is a fresh epoch candidate (after a loss of data, the first
+        # change creates an epoch no process has seen).
+        unique = _unique()
+        keys = [ks.meta, ks.request(unique)]
         args: list[Any] = [
             ks.channel,
-            # A fresh epoch candidate on every call: after a loss of data, the
-            # first change creates an epoch no process has seen.
-            os.urandom(8).hex(),
+            unique,
             field,
             writer.origin,
             int(writer.quiet),
@@ -633,7 +689,7 @@ class RedisStore:
             ks.expiries,
         ]
         result, replicas = self._script(name, keys, head_args, [writer.token, *args])
-        outcome = Outcome(int(result[0]))
+        outcome = OUTCOMES[int(result[0])]
         if outcome is Outcome.FENCED:
             raise LockLost(
                 f"the lock on {key!r} was lost (its lease expired); the write was refused"
@@ -720,7 +776,7 @@ class RedisStore:
         """Bump the version and notify, value unchanged (``force_rerun_bound_sessions``)."""
         keys, args = self._head(key, writer)
         result, replicas = self._script("touch", keys, args, [])
-        outcome = Outcome(int(result[0]))
+        outcome = OUTCOMES[int(result[0])]
         return WriteResult(outcome, int(result[1]), _text(result[2]), replicas=replicas)
 
     def sync_state(self, keys: list[str]) -> tuple[int, str, dict[str, int]]:

@@ -7,18 +7,24 @@ or an error) they all get: during an outage N readers of one key wait one
 timeout, not N. It is bounded by bytes (``cache_bytes``), least recently
 used first out.
 
-It also remembers the latest version seen of every key (``latest``): after a
-reconnect or a gap in the sequence the listener cannot know what it missed,
-so the hub compares the versions in Redis with these and reruns whatever
-differs. And it holds the namespace's epoch, which catches the one case
-versions cannot: Redis lost its data and counts from zero again.
+It also remembers the latest version seen of the keys this process uses
+(``latest``): what it cached or wrote, and what it is fetching, so a fetch
+that raced with a change never caches the older value. Notifications about
+keys the process never touched are not remembered, and a key this process
+deleted and no session shows is forgotten (:meth:`ProcessCache.forget`): the
+memory follows the keys in use, not every key ever written. After a reconnect
+or a gap in the sequence the listener cannot know what it missed, so the hub
+compares the versions in Redis with these and reruns whatever differs. And it
+holds the namespace's epoch, which catches the one case versions cannot:
+Redis lost its data and counts from zero again.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 from ..base.errors import StateUnavailable
 from ..edges.notification import Notification
@@ -64,6 +70,8 @@ class ProcessCache:
         #: sync, ``""`` while Redis holds no data.
         self.epoch: str | None = None
         self._flights: dict[str, _Flight] = {}
+        # key -> how many fetches of it are under way (see fetching())
+        self._busy: dict[str, int] = {}
         # key -> the cache keys of views of it (its last n items), dropped with it
         self._views: dict[str, set[str]] = {}
 
@@ -110,12 +118,20 @@ class ProcessCache:
         with self._lock:
             return self._bases.pop(key, None)
 
-    def fetch_once(self, key: str, fetch: Callable[[], Snapshot], wait: float) -> Snapshot:
+    def fetch_once(
+        self,
+        key: str,
+        fetch: Callable[[], Snapshot],
+        wait: float,
+        versioned: str | None = None,
+    ) -> Snapshot:
         """``fetch()``, or the outcome of the same fetch already under way.
 
         A follower waits at most ``wait`` seconds (the bound on one fetch).
         A shared result older than a version heard of meanwhile is not good
-        enough for a follower that came later: it fetches again.
+        enough for a follower that came later: it fetches again. ``key`` may
+        name a view of the key ``versioned`` (its last items), whose version
+        is the key's.
         """
         with self._lock:
             flight = self._flights.get(key)
@@ -142,8 +158,31 @@ class ProcessCache:
         result = flight.result
         assert result is not None
         with self._lock:
-            fresh = result.version >= self._latest.get(key, 0)
-        return result if fresh else self.fetch_once(key, fetch, wait)
+            fresh = result.version >= self._latest.get(versioned or key, 0)
+        return result if fresh else self.fetch_once(key, fetch, wait, versioned)
+
+    @contextmanager
+    def fetching(self, keys: Iterable[str]) -> Iterator[None]:
+        """Around a read from Redis: changes of ``keys`` heard meanwhile are remembered.
+
+        Without it, a notification about a key this process does not know
+        is not remembered, and a fetch that read the value just before that
+        change would then cache the older value.
+        """
+        names = list(keys)
+        with self._lock:
+            for name in names:
+                self._busy[name] = self._busy.get(name, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                for name in names:
+                    left = self._busy[name] - 1
+                    if left:
+                        self._busy[name] = left
+                    else:
+                        del self._busy[name]
 
     # -- writes -----------------------------------------------------------------
 
@@ -204,7 +243,7 @@ class ProcessCache:
         self._latest.move_to_end(key)
         while len(self._latest) > MAX_REMEMBERED:
             old = next(iter(self._latest))
-            if old in self._entries or old in self._flights:
+            if old in self._entries or old in self._flights or old in self._busy:
                 self._latest.move_to_end(old)  # still needed; a rare case
                 break
             del self._latest[old]
@@ -224,6 +263,20 @@ class ProcessCache:
             if version > self._latest.get(key, 0):
                 self._remember(key, version)
 
+    def forget(self, key: str) -> bool:
+        """Forget ``key`` entirely (this process deleted it and no session shows it).
+
+        Not while it is being fetched: that fetch must still find the version
+        that refuses its result. Returns whether it was forgotten.
+        """
+        with self._lock:
+            if key in self._busy or key in self._flights:
+                return False
+            self._drop(key)
+            self._bases.pop(key, None)
+            self._latest.pop(key, None)
+            return True
+
     # -- what the listener learns -------------------------------------------------
 
     def apply(self, notification: Notification) -> bool:
@@ -239,7 +292,13 @@ class ProcessCache:
                 return False
             if self.epoch in (None, ""):
                 self.epoch = n.epoch
-            if n.version > self._latest.get(n.key, 0):
+            latest = self._latest.get(n.key)
+            if latest is None:
+                # A key this process does not use is not remembered, unless a
+                # fetch of it is under way (its result must not be older).
+                if n.key in self._busy:
+                    self._remember(n.key, n.version)
+            elif n.version > latest:
                 self._remember(n.key, n.version)
             cached = self._entries.get(n.key)
             if cached is not None and cached.version < n.version:

@@ -260,22 +260,23 @@ class Hub:
 
     def _fetch(self, key: str, fetch: Callable[[], Snapshot] | None = None) -> Snapshot:
         generation = self._generation()
-        base = self.cache.take_base(key)
-        if base is not None and fetch is None:
-            tail = self.store.read_tail(key, base.count)
-            if (
-                0 < tail.list_base <= base.version  # the same list, not one made since
-                and tail.epoch == base.epoch
-                and tail.length == base.count + len(tail.items)
-            ):
-                snap = base.extended(tail.items, tail.version, key)
-                self.stats.redis_reads += 1
-                self.cache.put(key, snap, generation)
-                return snap
-        snap = fetch() if fetch is not None else self.store.read(key)
-        self.stats.redis_reads += 1
-        self.cache.put(key, snap, generation)
-        return snap
+        with self.cache.fetching((key,)):
+            base = self.cache.take_base(key)
+            if base is not None and fetch is None:
+                tail = self.store.read_tail(key, base.count)
+                if (
+                    0 < tail.list_base <= base.version  # the same list, not one made since
+                    and tail.epoch == base.epoch
+                    and tail.length == base.count + len(tail.items)
+                ):
+                    snap = base.extended(tail.items, tail.version, key)
+                    self.stats.redis_reads += 1
+                    self.cache.put(key, snap, generation)
+                    return snap
+            snap = fetch() if fetch is not None else self.store.read(key)
+            self.stats.redis_reads += 1
+            self.cache.put(key, snap, generation)
+            return snap
 
     def read_last(self, key: str, n: int, *, subscribe: bool = True) -> Snapshot:
         """The last ``n`` items of a list key (and its length), subscribing like a read.
@@ -291,10 +292,20 @@ class Hub:
         if snap is None and n == 0:
             snap = self.cache.any_view(key)  # the length, from a tail read already
         if snap is None:
-            generation = self._generation()
-            snap = self.store.read_last(key, n)
-            self.stats.redis_reads += 1
-            self.cache.put(view, snap, generation, view_of=key)
+
+            def once() -> Snapshot:
+                hit = self.cache.get(view)
+                if hit is not None:
+                    return hit
+                generation = self._generation()
+                with self.cache.fetching((key,)):
+                    fetched = self.store.read_last(key, n)
+                    self.stats.redis_reads += 1
+                    self.cache.put(view, fetched, generation, view_of=key)
+                return fetched
+
+            # N sessions drawing the same pane after a change: one read.
+            snap = self.cache.fetch_once(view, once, self.settings.call_bound, versioned=key)
         if place is not None:
             self.subscriptions.add(key, place, snap.version)
             self.bridge.watch_disconnect(place.session_id)
@@ -315,10 +326,11 @@ class Hub:
                 out[key] = hit
         if missing:
             generation = self._generation()
-            fetched = self.store.read_many(missing)
-            self.stats.redis_reads += 1
-            for key, snap in fetched.items():
-                self.cache.put(key, snap, generation)
+            with self.cache.fetching(missing):
+                fetched = self.store.read_many(missing)
+                self.stats.redis_reads += 1
+                for key, snap in fetched.items():
+                    self.cache.put(key, snap, generation)
             out.update(fetched)
         if place is not None:
             for key, snap in out.items():
@@ -463,6 +475,10 @@ class Hub:
             return result
         if snap is not None:
             self.cache.put(key, snap, generation)
+            if snap.blob is None and not self.subscriptions.shows(key):
+                # Deleted, and no page here shows it: nothing to remember, so
+                # a process that writes and deletes many keys stays the same size.
+                self.cache.forget(key)
         else:
             self.changed_here(key, result.version)
         if place is not None and not writer.quiet and writer.depth <= MAX_CHAIN:

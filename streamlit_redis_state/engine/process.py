@@ -18,6 +18,7 @@ import weakref
 from typing import Any
 
 from ..base.config import ENV_URL, Settings, resolve
+from . import freezer
 from .hub import Hub
 from .locks import KeyLock
 
@@ -47,6 +48,10 @@ def _start(settings: Settings, client: Any = None) -> Hub:
         )
     hub = Hub(settings, client)
     hub.start()
+    if settings.gc_freeze and hub.bridge.runtime_exists():
+        # Streamlit's full collection after every run walks every object the
+        # process holds; keep the long-lived ones out of its way (freezer.py).
+        freezer.start_once()
     logger.info(
         "streamlit_redis_state: using %s, namespace %r (configured by %s)",
         settings.describe(),

@@ -83,7 +83,7 @@ class Shown:
     """What one scope of one session shows of one key."""
 
     version: int
-    #: The script run that read it (an opaque token from the bridge).
+    #: The script run that read it (an opaque token from the bridge, compared with ==).
     run: object
 
 
@@ -123,7 +123,7 @@ class Subscriptions:
                 return False
             scopes = self._by_key.setdefault(key, {}).setdefault(sid, {})
             shown = scopes.get(place.fragment_id)
-            if shown is None or shown.run is not place.run:
+            if shown is None or shown.run != place.run:
                 scopes[place.fragment_id] = Shown(version, place.run)
             elif version != UNKNOWN and (
                 replace or shown.version == UNKNOWN or version < shown.version
@@ -155,6 +155,8 @@ class Subscriptions:
     def older_than(self, key: str, version: int, *, exclude: str = "") -> Reruns:
         """Every scope showing ``key`` at a version before ``version`` (a notification)."""
         out = Reruns()
+        if key not in self._by_key:  # nobody here shows it: no lock needed to say so
+            return out
         with self._lock:
             for sid, scopes in self._by_key.get(key, {}).items():
                 if sid == exclude:
@@ -195,7 +197,7 @@ class Subscriptions:
                     if shown.version >= version:
                         continue
                     drawing = place.script_thread and not place.superseded
-                    if drawing and shown.run is not place.run:
+                    if drawing and shown.run != place.run:
                         redrawn = place.fragment_run is None or (
                             scope is not None and scope in place.fragment_run
                         )
@@ -222,6 +224,11 @@ class Subscriptions:
                         shown.version = UNKNOWN
 
     # -- bookkeeping ------------------------------------------------------------
+
+    def shows(self, key: str) -> bool:
+        """Whether some session of this process is subscribed to ``key``."""
+        with self._lock:
+            return key in self._by_key
 
     def keys(self) -> list[str]:
         """Keys some session of this process is subscribed to."""

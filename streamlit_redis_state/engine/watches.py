@@ -196,6 +196,8 @@ class Watches:
             return list(self._open)
 
     def changed(self, key: str, version: int, quiet: bool) -> None:
+        if not self._open:  # the usual case, checked without the lock (every change)
+            return
         for watch in self.all():
             if watch.wants(key):
                 watch.offer(Changed(key, version, quiet))

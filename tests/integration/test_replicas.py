@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from support.processes import RedisServer, StreamlitServer, wait_until
+from support.processes import RedisServer, StreamlitServer, wait_until, without_ticks
 from tests.integration import SERVERS, write_in_a_reruns_a_reader_in_b
 
 # Every test here runs against redis-server, then against valkey-server.
@@ -83,24 +83,6 @@ def test_a_closed_session_is_never_rerun(
 
 
 _write_cost: dict[int, dict[str, int]] = {}
-
-#: What one health check (tick.lua, once per ping_interval per process) costs,
-#: whatever is written: not a cost of the write. ZREMRANGEBYSCORE is its alone.
-TICK = {
-    "evalsha": 1,
-    "time": 1,
-    "hget": 2,
-    "zrangebyscore": 1,
-    "set": 1,
-    "zadd": 1,
-    "zremrangebyscore": 1,
-}
-
-
-def without_ticks(calls: dict[str, int]) -> dict[str, int]:
-    ticks = calls.get("zremrangebyscore", 0)
-    left = {name: n - ticks * TICK.get(name, 0) for name, n in calls.items()}
-    return {name: n for name, n in left.items() if n}
 
 
 @pytest.mark.parametrize("readers", [4, 32])

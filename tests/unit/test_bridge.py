@@ -92,3 +92,29 @@ def test_fragment_rerun_after_the_run_finished_does_not_lose_its_output(session:
     assert _is_full(latest.initial) or (queued is not None and _is_full(queued)), (
         "the finished full run's output was dropped and only a fragment rerun follows"
     )
+
+
+def test_a_run_is_known_by_a_number_that_keeps_none_of_its_objects_alive() -> None:
+    import gc
+    import weakref
+
+    class Coordinator:  # what ctx.parallel_coordinator is: one per run
+        pass
+
+    b = bridge.StreamlitBridge()
+    first = Coordinator()
+    number = b._run_number(first)
+    assert b._run_number(first) == number  # the same run, however often asked
+    second = Coordinator()
+    assert b._run_number(second) != number
+    gone = weakref.ref(first)
+    del first
+    gc.collect()
+    assert gone() is None  # subscriptions hold the number, never the run
+    assert all(b._run_number(Coordinator()) != number for _ in range(100))
+
+
+def test_a_run_object_that_cannot_be_numbered_is_its_own_token() -> None:
+    b = bridge.StreamlitBridge()
+    unhashable: list[int] = []
+    assert b._run_number(unhashable) is unhashable

@@ -212,16 +212,18 @@ def test_a_plain_url_to_a_cluster_node_says_to_use_redis_cluster(
 
 
 class _FakePubSub:
-    def __init__(self, messages: list[dict[str, Any]]) -> None:
-        self.messages = messages
+    """redis-py's PubSub as RedisSubscription uses it: raw replies from parse_response."""
+
+    def __init__(self, replies: list[list[Any]]) -> None:
+        self.replies = replies
         self.sharded: list[str] = []
         self.connection = None
 
     def ssubscribe(self, channel: str) -> None:
         self.sharded.append(channel)
 
-    def get_message(self, timeout: float) -> dict[str, Any] | None:
-        return self.messages.pop(0) if self.messages else None
+    def parse_response(self, block: bool, timeout: float) -> list[Any] | None:
+        return self.replies.pop(0) if self.replies else None
 
 
 class _FakeClient:
@@ -235,9 +237,9 @@ class _FakeClient:
 def test_a_sharded_subscription_raises_when_its_slot_leaves_the_node() -> None:
     fake = _FakePubSub(
         [
-            {"type": "ssubscribe", "channel": b"c", "data": 1},
-            {"type": "smessage", "channel": b"c", "data": b"SRS1 u k"},
-            {"type": "sunsubscribe", "channel": b"c", "data": 0},
+            [b"ssubscribe", b"c", 1],
+            [b"smessage", b"c", b"SRS1 u k"],
+            [b"sunsubscribe", b"c", 0],
         ]
     )
     sub = RedisSubscription(_FakeClient(fake), "c", sharded=True)

@@ -294,3 +294,71 @@ def test_sequences_past_ten_to_the_fourteen_keep_working(
     deliver(state)
     assert st_fake.rerun_sessions() == ["s"]
     assert state.listener.last_seq == 10**14 + 6
+
+
+def test_a_process_that_writes_and_deletes_keys_keeps_nothing_of_them(state: Hub) -> None:
+    for i in range(100):
+        server_state[f"k{i}"] = {"i": i}
+        assert server_state[f"k{i}"] == {"i": i}
+        del server_state[f"k{i}"]
+    assert len(state.cache) == 0 and state.cache.known_keys() == []
+    assert "k3" not in server_state  # and reads still find them gone
+
+
+def test_a_deleted_key_a_session_shows_stays_known(state: Hub, st_fake: FakeStreamlit) -> None:
+    server_state.shown = 1
+    read_as(st_fake, "s", "shown")
+    del server_state.shown
+    before = state.stats.redis_reads
+    assert read_as(st_fake, "s", "shown") is None  # the rerun: served by the cache
+    assert state.stats.redis_reads == before
+    assert "shown" in state.cache.known_keys()
+
+
+def test_changes_of_keys_this_process_never_used_are_not_remembered(state: Hub, other: Hub) -> None:
+    for i in range(100):
+        write_from(other, f"theirs{i}", i)
+    deliver(state)
+    assert state.cache.known_keys() == []
+    read_as_worker = server_state.get("theirs7")
+    assert read_as_worker == 7 and state.cache.known_keys() == ["theirs7"]
+
+
+def test_a_fetch_that_raced_with_a_change_of_an_unknown_key_caches_nothing_old(
+    state: Hub, other: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_from(other, "raced", 1)
+    deliver(state)
+    real = state.store.read
+
+    def read_then_change(key: str):  # type: ignore[no-untyped-def]
+        snap = real(key)  # reads version 1...
+        write_from(other, key, 2)  # ...then another process changes it,
+        deliver(state)  # and the notification arrives before the fetch caches
+        return snap
+
+    monkeypatch.setattr(state.store, "read", read_then_change)
+    assert server_state.get("raced") == 1  # what the racing read saw
+    monkeypatch.setattr(state.store, "read", real)
+    assert server_state.get("raced") == 2  # never the older value from the cache
+
+
+def test_concurrent_tail_readers_share_one_fetch(state: Hub, other: Hub) -> None:
+    for i in range(300):
+        other.append("pane", [codec.encode(i)], 0)
+    deliver(state)
+    before = state.stats.redis_reads
+    barrier = threading.Barrier(16)
+    got: list[object] = []
+
+    def reader() -> None:
+        barrier.wait()
+        got.append(server_state.tail("pane", 100))
+
+    threads = [threading.Thread(target=reader) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == [list(range(200, 300))] * 16
+    assert state.stats.redis_reads - before == 1

@@ -64,6 +64,9 @@ def test_replicas_run_the_same_app_with_the_same_settings() -> None:
     assert "STREAMLIT_SERVER_COOKIE_SECRET" in env  # shared by every replica, as in the demo
     for name, value in topology.APP_ENV.items():
         assert env[name] == value
+    # Streamlit's defaults, as users run it: the library keeps the post-run
+    # collection cheap itself (README, Performance).
+    assert "STREAMLIT_RUNNER_POST_SCRIPT_GC" not in {**env, **topology.APP_ENV}
     assert topology.DEFAULT_APP in app["command"]
     assert topology.DEFAULT_APP in (ROOT / "Dockerfile").read_text()
     assert (ROOT / topology.DEFAULT_APP).exists()
