@@ -160,6 +160,11 @@ class HeadlessSession:
             subprotocols=[Subprotocol("streamlit")],
             open_timeout=10,
             max_size=None,
+            # As a browser: its WebSocket API sends no pings of its own (the
+            # server's are answered). The client's default, a ping every 20 s
+            # that must be answered within 20 s, closed tabs of a machine busy
+            # rerunning 1,000 sessions, which no browser would have closed.
+            ping_interval=None,
         ).__enter__()
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
