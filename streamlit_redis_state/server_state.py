@@ -294,12 +294,26 @@ class ServerState(MutableMapping[str, Any]):
             return len(self.get(key, []))
         blobs = [self._encode(key, item) for item in items]
         hub = self._hub()
-        for _ in range(10):
-            result = hub.append(key, blobs, cap)
+        result = hub.append(key, blobs, cap)
+        if result.outcome is not Outcome.NOT_A_LIST:
+            return result.length
+        # The key holds a plain value (a list written whole, as edit() writes
+        # it back). Turning it into a list of items is a read-modify-write:
+        # made under the key's lock, as edit() makes its own, no edit can
+        # change the value between the read and the conversion, and waiting
+        # is bounded by lock_timeout. (Without the lock, an appender racing
+        # processes that edit the key in a loop found the value changed at
+        # every try and gave up.)
+        with StateLock(key, hub=self._hub):
+            return self._convert_and_append(hub, key, blobs, cap)
+
+    def _convert_and_append(self, hub: Hub, key: str, blobs: list[bytes], cap: int) -> int:
+        """Under the key's lock: append, converting a plain list value first."""
+        deadline = hub.locks.clock() + hub.settings.lock_timeout
+        while True:
+            result = hub.append(key, blobs, cap)  # converted meanwhile, or deleted: done
             if result.outcome is not Outcome.NOT_A_LIST:
                 return result.length
-            # The key holds a plain value: turn it into a list, if it is one,
-            # unless someone changes it meanwhile (then look again).
             snap = hub.store.read(key)
             if snap.blob is None or snap.bodies is not None:
                 continue
@@ -312,7 +326,13 @@ class ServerState(MutableMapping[str, Any]):
             result = hub.convert(key, snap.blob, existing + blobs, cap)
             if result.changed:
                 return result.length
-        raise ServerStateError(f"append to {key!r} kept racing with other writes; try again")
+            # Changed meanwhile by a writer that does not take the lock (a
+            # plain assignment): read it again, for as long as the lock wait.
+            if hub.locks.clock() > deadline:
+                raise ServerStateError(
+                    f"append to {key!r}: its value kept changing for "
+                    f"{hub.settings.lock_timeout:g}s; try again"
+                )
 
     # -- internals --------------------------------------------------------
 

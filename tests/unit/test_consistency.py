@@ -53,6 +53,39 @@ def test_edit_and_append_on_one_list_lose_nothing(state: Hub, stored_as: str) ->
     assert server_state.log[0] == "start"
 
 
+def test_an_append_converting_a_list_that_edits_keep_changing_gets_through(
+    state: Hub, other: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """r07, second half: edits in other processes made every append to the key fail.
+
+    edit() writes a list back whole, so the next append converts it to items:
+    it reads the value, then converts it if unchanged. Another process's edit
+    landing between the two made the conversion fail, ten times over, and the
+    append raised "kept racing". Here such an edit lands after every read,
+    whenever the other process can take the key's lock.
+    """
+    server_state.log = ["start"]
+    real_read = state.store.read
+    edits: list[str] = []
+
+    def read_then_an_edit_elsewhere(key: str) -> object:
+        snap = real_read(key)
+        lock = other.locks.get(key)
+        if lock.acquire(0):  # an edit in the other process, between our read and conversion
+            try:
+                edits.append(f"e{len(edits)}")
+                other.set(key, codec.encode(["start", *edits]))
+            finally:
+                lock.release()
+        return snap
+
+    monkeypatch.setattr(state.store, "read", read_then_an_edit_elsewhere)
+    server_state.append("log", "appended")
+    monkeypatch.undo()
+    deliver(state)
+    assert server_state.log == ["start", *edits, "appended"]
+
+
 def test_an_append_waits_for_another_holder_no_longer_than_lock_timeout(
     server: fakeredis.FakeServer,
 ) -> None:
