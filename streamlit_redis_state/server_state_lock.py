@@ -39,10 +39,10 @@ class StateLock:
     def _lock(self) -> KeyLock:
         if self._taken is not None:
             return self._taken
-        lock = self._hub().locks.get(self.key)
-        if not lock.count:
-            lock = held_lock(self.key) or lock  # taken before a configure()
-        return lock
+        locks = self._hub().locks
+        # Held by this thread here, or in a hub a configure() replaced since;
+        # else a lock object for the error (release or ensure_held unheld).
+        return locks.held_by_caller(self.key) or held_lock(self.key) or locks.get(self.key)
 
     def _wait(self) -> float:
         return self._timeout if self._timeout is not None else self._hub().settings.lock_timeout
@@ -56,11 +56,11 @@ class StateLock:
             timeout = 0
         elif timeout < 0:
             timeout = self._wait()
-        lock = self._hub().locks.get(self.key)
-        got = lock.acquire(timeout)
-        if got:
-            self._taken = lock
-        return got
+        lock = self._hub().locks.acquire(self.key, timeout)
+        if lock is None:
+            return False
+        self._taken = lock
+        return True
 
     def release(self) -> None:
         lock = self._lock()

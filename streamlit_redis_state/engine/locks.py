@@ -33,6 +33,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -49,6 +50,8 @@ _SLICE = 0.05
 #: so that other processes are not starved.
 _MAX_HANDOFFS = 64
 _MAX_HOLD = 1.0
+#: How many names of keys locked here :meth:`LockManager.keys` remembers.
+MAX_REMEMBERED = 10_000
 
 
 class KeyLock:
@@ -77,6 +80,10 @@ class KeyLock:
         self.remote_since = 0.0
         self.handoffs = 0
         self.waiters = 0
+        #: Callers between looking the object up and being counted as its
+        #: waiter or holder (changed under the manager's lock): while any,
+        #: the manager keeps the object (LockManager.forget_if_idle).
+        self.pins = 0
         #: Whether the key was read from Redis during this Redis hold; until
         #: then the cache may predate the previous holder's write.
         self.validated = False
@@ -187,6 +194,7 @@ class KeyLock:
             # This process's own waiters (an append waiting out the lock) need
             # not wait for the release notification's round trip.
             self._manager.on_unlock(self.key)
+            self._manager.forget_if_idle(self)
         if lost or not released:
             raise LockLost(
                 f"server_state_lock[{self.key!r}] was lost while held (its lease expired "
@@ -218,6 +226,7 @@ class KeyLock:
                 pass  # the lease frees it
         finally:
             self._local.release()
+        self._manager.forget_if_idle(self)
 
     def renew(self, lease_ms: int) -> None:
         """Called by the renewer thread, for as long as this process holds the Redis lock."""
@@ -268,6 +277,9 @@ class LockManager:
         self.synced = synced
         self.clock = clock
         self._locks: dict[str, KeyLock] = {}
+        #: Keys locked here lately, newest last (``known_keys``): names only,
+        #: since idle lock objects are forgotten, and bounded.
+        self._used: OrderedDict[str, None] = OrderedDict()
         self._held: set[KeyLock] = set()
         self._lock = threading.Lock()
         self._unlock_waiters: dict[str, set[threading.Event]] = {}
@@ -277,16 +289,64 @@ class LockManager:
         self._thread: threading.Thread | None = None
 
     def get(self, key: str) -> KeyLock:
+        """``key``'s lock object, made if missing (inspection and tests; take it with acquire)."""
         with self._lock:
-            lock = self._locks.get(key)
-            if lock is None:
-                lock = self._locks[key] = KeyLock(self, key)
-            return lock
+            return self._get(key)
+
+    def _get(self, key: str) -> KeyLock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = KeyLock(self, key)
+        self._used[key] = None
+        self._used.move_to_end(key)
+        while len(self._used) > MAX_REMEMBERED:
+            self._used.popitem(last=False)
+        return lock
+
+    def acquire(self, key: str, timeout: float) -> KeyLock | None:
+        """Take ``key``'s lock within ``timeout`` s: the lock object taken, or ``None``.
+
+        The object is pinned from the lookup until the acquire has counted
+        the caller, so :meth:`forget_if_idle` never drops an object a thread
+        is about to wait on: one key never has two objects in a process.
+        """
+        with self._lock:
+            lock = self._get(key)
+            lock.pins += 1
+        try:
+            got = lock.acquire(timeout)
+        finally:
+            with self._lock:
+                lock.pins -= 1
+        if not got:
+            self.forget_if_idle(lock)
+            return None
+        return lock
+
+    def forget_if_idle(self, lock: KeyLock) -> None:
+        """Drop the object of a lock nobody holds, waits for or is about to take.
+
+        An app that locks a key per user or per item would otherwise keep one
+        object per key ever locked (r14: 10,000 after 100,000 keys). The next
+        acquire makes a new one; the key's name stays in :meth:`keys` a while.
+        """
+        with self._lock:
+            if lock.pins or self._locks.get(lock.key) is not lock:
+                return
+            with lock._meta:
+                if lock.count or lock.waiters or lock.token:
+                    return
+            del self._locks[lock.key]
 
     def keys(self) -> list[str]:
-        """Keys whose lock this process has used."""
+        """Keys whose lock this process has used lately (the newest ``MAX_REMEMBERED``)."""
         with self._lock:
-            return list(self._locks)
+            return list(self._used)
+
+    def objects(self) -> int:
+        """How many lock objects the process keeps (held, waited for, or not yet idle)."""
+        with self._lock:
+            return len(self._locks)
 
     def _held_here(self, key: str) -> KeyLock | None:
         """``key``'s lock if the calling thread holds it (a dict read: no lock on every call)."""

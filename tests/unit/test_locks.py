@@ -247,3 +247,43 @@ def test_configure_while_a_lock_is_held_releases_it_where_it_was_taken(
             pass
     finally:
         process.reconfigure({}, client=None)
+
+
+def test_idle_lock_objects_are_forgotten(state: Hub, other: Hub) -> None:
+    """r14: one lock object stayed for every key ever locked (10,000 after 100,000 keys)."""
+    for i in range(300):
+        with server_state_lock[f"user:{i}"]:
+            server_state[f"user:{i}"] = i
+    theirs = other.locks.get("busy")
+    assert theirs.acquire(1)
+    assert not server_state_lock.get("busy", timeout=0.05).acquire()  # a failed wait
+    theirs.release()
+    assert state.locks.objects() == 0
+    assert "user:7" in server_state_lock  # still known, by name
+
+
+def test_forgetting_idle_locks_never_splits_one_key_in_two(state: Hub) -> None:
+    """Threads that take and drop one key's lock while others wait still exclude each other."""
+    server_state.n = 0
+    inside = 0
+    overlaps = 0
+    guard = threading.Lock()
+
+    def work() -> None:
+        nonlocal inside, overlaps
+        for _ in range(40):
+            with server_state_lock["n"]:
+                with guard:
+                    inside += 1
+                    overlaps += inside > 1
+                server_state.n = server_state.n + 1
+                with guard:
+                    inside -= 1
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert (server_state.n, overlaps) == (160, 0)
+    assert state.locks.objects() == 0
