@@ -118,3 +118,43 @@ def test_a_run_object_that_cannot_be_numbered_is_its_own_token() -> None:
     b = bridge.StreamlitBridge()
     unhashable: list[int] = []
     assert b._run_number(unhashable) is unhashable
+
+
+def test_a_run_whose_runner_the_session_replaced_is_superseded(
+    session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Soak, seed 20261125 round 45: a tab kept showing a key its own run had deleted.
+
+    The run's runner was no longer the session's, so AppSession dropped what
+    it drew, yet its ScriptRequests were not in STOP: the writer rule took it
+    for the run the tab shows and reran nothing.
+    """
+    from types import SimpleNamespace
+
+    s, runners = session
+    s.request_rerun(None)
+    first = runners[0]
+
+    class Runtime:
+        def get_app_session(self, session_id: str) -> AppSession | None:
+            return s if session_id == "tab" else None
+
+    monkeypatch.setattr(bridge, "_runtime", lambda: Runtime())
+    ctx = SimpleNamespace(
+        session_id="tab",
+        script_requests=first._requests,
+        fragment_ids_this_run=None,
+        _main_thread_ident=None,
+        _has_script_started=True,
+    )
+    monkeypatch.setattr(bridge._Streamlit, "ctx", classmethod(lambda cls: ctx))
+    b = bridge.StreamlitBridge()
+    place = b.current_place()
+    assert place is not None and not place.superseded  # the session's own runner
+    s._scriptrunner = StubRunner(RerunData())  # the session moved on, first not told to stop
+    assert first._requests._state.name != "STOP"
+    place = b.current_place()
+    assert place is not None and place.superseded
+    ctx.session_id = "unknown"  # cannot tell (no such session): not superseded
+    place = b.current_place()
+    assert place is not None and not place.superseded
