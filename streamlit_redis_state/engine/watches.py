@@ -15,11 +15,15 @@ key and memory stays bounded.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
+
+#: The longest a waiting consumer sleeps before it looks for a signal to handle.
+_WAKE = 0.5
 
 @dataclass(frozen=True, slots=True)
 class Changed:
@@ -116,12 +120,21 @@ class Watch:
     # -- the consumer's side -----------------------------------------------------
 
     def get(self, timeout: float | None = None) -> Event | None:
-        """The next event, waiting at most ``timeout`` seconds (``None``: for ever)."""
+        """The next event, waiting at most ``timeout`` seconds (``None``: for ever).
+
+        Waits in slices: a signal (Ctrl-C) that the kernel hands to another
+        thread of the process interrupts no wait of this one, and Python runs
+        its handler (KeyboardInterrupt) only when this thread next wakes. A
+        wait for ever would never wake: a worker's ``for event in watch``
+        ignored Ctrl-C now and then.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            if not self._cond.wait_for(
-                lambda: self._closed or self._resyncs or self._pending, timeout
-            ):
-                return None
+            while not (self._closed or self._resyncs or self._pending):
+                left = _WAKE if deadline is None else min(_WAKE, deadline - time.monotonic())
+                if left <= 0:
+                    return None
+                self._cond.wait(left)
             if self._resyncs:
                 return self._resyncs.pop(0)
             if self._pending:

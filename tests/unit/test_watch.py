@@ -68,3 +68,42 @@ def test_the_callback_form_runs_on_its_own_thread(state: Hub, other: Hub) -> Non
     assert arrived.wait(5)
     watch.close()
     assert got == [(Changed("c", 1), "streamlit-redis-state-watch")]
+
+
+CTRL_C_ELSEWHERE = """
+import signal, sys, threading
+from streamlit_redis_state.engine.watches import Watch
+
+watch = Watch(None, lambda w: None)
+other = threading.Thread(target=threading.Event().wait, daemon=True)  # a library thread, say
+other.start()
+
+def ctrl_c_to_the_other_thread():
+    while not watch._cond._waiters:  # the main thread waits for an event
+        threading.Event().wait(0.01)
+    signal.pthread_kill(other.ident, signal.SIGINT)  # where the kernel may deliver it
+
+threading.Thread(target=ctrl_c_to_the_other_thread, daemon=True).start()
+try:
+    watch.get()
+except KeyboardInterrupt:
+    sys.exit(0)
+sys.exit(1)
+"""
+
+
+def test_ctrl_c_delivered_to_another_thread_ends_a_wait_for_ever() -> None:
+    """CI once saw `streamlit-redis-state watch` ignore Ctrl-C for 15 s and more.
+
+    The kernel hands a process's SIGINT to any of its threads. Delivered to
+    another one, it interrupts no wait of the main thread, and Python runs
+    its handler only when the main thread next wakes: a wait with no
+    timeout never did.
+    """
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", CTRL_C_ELSEWHERE], timeout=30, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
