@@ -301,12 +301,28 @@ def test_restore_refuses_a_damaged_file_and_writes_nothing(
 def test_watch_prints_each_change_and_ctrl_c_exits_0(
     redis_server: RedisServer, namespace: str, library: ServerState
 ) -> None:
-    args = [SCRIPT, "watch", "a", "b", "--values", "--json"]
+    # The module rather than the console script, to run it with faulthandler:
+    # a watch that does not end on Ctrl-C is then made to print every
+    # thread's stack (SIGABRT), so a failure says where it hung.
+    args = [sys.executable, "-X", "faulthandler", "-m", "streamlit_redis_state"]
+    args += ["watch", "a", "b", "--values", "--json"]
     args += ["--url", redis_server.url, "--namespace", namespace]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None and proc.stdout is not None
+    stderr: list[str] = []
+    started = threading.Event()
+
+    def drain(stream: Any = proc.stderr) -> None:
+        # Read stderr all along: a full pipe would block the watch's log writes.
+        for line in stream:
+            stderr.append(line)
+            if "watching 'a', 'b' of namespace" in line:
+                started.set()
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
     try:
-        assert proc.stderr is not None and proc.stdout is not None
-        assert "watching 'a', 'b' of namespace" in proc.stderr.readline()
+        assert started.wait(30), "".join(stderr)
         library["a"] = (1, 2)
         first = json.loads(proc.stdout.readline())
         library["ignored"] = 1
@@ -315,7 +331,14 @@ def test_watch_prints_each_change_and_ctrl_c_exits_0(
         del library["a"]
         third = json.loads(proc.stdout.readline())
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(15) == 0
+        try:
+            code = proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+            proc.wait(10)
+            reader.join(5)
+            pytest.fail("the watch did not end on Ctrl-C; its stderr:\n" + "".join(stderr))
+        assert code == 0, "".join(stderr)
     finally:
         if proc.poll() is None:
             proc.kill()
