@@ -22,6 +22,7 @@ Reruns follow three rules (see :mod:`.subscriptions`):
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -482,6 +483,7 @@ class Hub:
         else:
             self.changed_here(key, result.version)
         if place is not None and not writer.quiet and writer.depth <= MAX_CHAIN:
+            place = self._replaced_meanwhile(place)
             stale = self.subscriptions.stale_for_writer(key, result.version, place, force)
             self._rerun(stale, writer.depth)
         wanted = self.settings.wait_replicas
@@ -492,6 +494,21 @@ class Hub:
                 "a failover now could lose it"
             )
         return result
+
+    def _replaced_meanwhile(self, place: ScriptPlace) -> ScriptPlace:
+        """``place``, marked superseded if Streamlit replaced its run during the write.
+
+        Asked again once the cache holds the change: a run Streamlit starts
+        from here on reads the new value, and one it started before (so
+        after stopping this one) may have drawn the old value, which only a
+        superseded writer reruns. ``place`` itself was taken before the write.
+        """
+        if place.superseded:
+            return place
+        now = self.bridge.current_place()
+        if now is not None and now.superseded:
+            return dataclasses.replace(place, superseded=True)
+        return place
 
     def changed_here(self, key: str, version: int) -> None:
         """This process changed ``key`` (to ``version``) and has no snapshot of the result."""

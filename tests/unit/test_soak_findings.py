@@ -227,3 +227,38 @@ def test_a_read_by_a_replaced_run_does_not_hide_what_the_tab_shows(
     assert st_fake.run_as("tab", lambda: server_state.get("b"), superseded=True) == "two"
     deliver(state)
     assert "tab" in st_fake.rerun_sessions(), "the tab shows b as 'one', for good"
+
+
+def test_a_run_replaced_while_its_write_is_on_the_way_reruns_its_tab(
+    state: Hub, st_fake: FakeStreamlit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Soak, seed 20261125 round 45: a tab kept showing a key its own run had deleted.
+
+    The writing run was not yet told to stop when its write began, so the
+    writer rule took it for the run that draws the page. During the write's
+    round trip Streamlit stopped it and started a new run, which drew the key
+    from the cache before the cache learned of the delete. Decided on the
+    place taken before the write, the rule reran nothing.
+    """
+    from dataclasses import replace
+
+    from . import conftest
+
+    server_state.b = "old"
+    deliver(state)
+    st_fake.run_as("tab", lambda: server_state.get("b"))  # the page shows "old"
+    real = state.store.delete
+
+    def delete_while_replaced(key: str, writer: Any) -> Any:
+        result = real(key, writer)
+        writing = conftest._place.get()
+        assert writing is not None
+        replacing = object()  # Streamlit stops the writing run and starts this one
+        st_fake.run_as("tab", lambda: server_state.get("b"), run=replacing)  # draws "old"
+        conftest._place.set(replace(writing, superseded=True))  # the writer, told to stop
+        return result
+
+    monkeypatch.setattr(state.store, "delete", delete_while_replaced)
+    st_fake.clear()
+    st_fake.run_as("tab", lambda: server_state.__delitem__("b"))
+    assert "tab" in st_fake.rerun_sessions(), "the tab shows b as 'old', for good"
