@@ -311,6 +311,11 @@ class ServerState(MutableMapping[str, Any]):
         """Under the key's lock: append, converting a plain list value first."""
         deadline = hub.locks.clock() + hub.settings.lock_timeout
         while True:
+            if hub.locks.clock() > deadline:
+                raise ServerStateError(
+                    f"append to {key!r}: its value kept changing for "
+                    f"{hub.settings.lock_timeout:g}s; try again"
+                )
             result = hub.append(key, blobs, cap)  # converted meanwhile, or deleted: done
             if result.outcome is not Outcome.NOT_A_LIST:
                 return result.length
@@ -328,11 +333,6 @@ class ServerState(MutableMapping[str, Any]):
                 return result.length
             # Changed meanwhile by a writer that does not take the lock (a
             # plain assignment): read it again, for as long as the lock wait.
-            if hub.locks.clock() > deadline:
-                raise ServerStateError(
-                    f"append to {key!r}: its value kept changing for "
-                    f"{hub.settings.lock_timeout:g}s; try again"
-                )
 
     # -- internals --------------------------------------------------------
 

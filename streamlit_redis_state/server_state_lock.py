@@ -36,13 +36,14 @@ class StateLock:
         #: replaced the hub meanwhile.
         self._taken: KeyLock | None = None
 
-    def _lock(self) -> KeyLock:
+    def _lock(self) -> KeyLock | None:
+        """The key's lock object: held by this thread here, or in a hub a
+        configure() replaced since, or by another thread (a release from a
+        callback's thread); ``None`` if the process has none (not held)."""
         if self._taken is not None:
             return self._taken
         locks = self._hub().locks
-        # Held by this thread here, or in a hub a configure() replaced since;
-        # else a lock object for the error (release or ensure_held unheld).
-        return locks.held_by_caller(self.key) or held_lock(self.key) or locks.get(self.key)
+        return locks.held_by_caller(self.key) or held_lock(self.key) or locks.find(self.key)
 
     def _wait(self) -> float:
         return self._timeout if self._timeout is not None else self._hub().settings.lock_timeout
@@ -64,13 +65,18 @@ class StateLock:
 
     def release(self) -> None:
         lock = self._lock()
+        if lock is None:
+            raise RuntimeError(f"release of server_state_lock[{self.key!r}], which is not held")
         if lock.count <= 1:
             self._taken = None
         lock.release()
 
     def ensure_held(self) -> None:
         """Raise :class:`LockLost` if the lease was lost; long bodies should call it."""
-        self._lock().ensure_held()
+        lock = self._lock()
+        if lock is None:
+            raise LockLost(f"server_state_lock[{self.key!r}] is not held")
+        lock.ensure_held()
 
     def __enter__(self) -> StateLock:
         if not self.acquire():

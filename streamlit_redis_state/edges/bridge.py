@@ -181,6 +181,10 @@ def _factory() -> Callable[[str, int], _SessionToken] | None:
         return _token_factory
 
 
+#: An attribute Streamlit no longer has: "cannot tell", never "replaced".
+_UNKNOWN = object()
+
+
 def _runner_replaced(session_id: str, requests: object) -> bool:
     """Whether the session has moved on to another script runner than the caller's.
 
@@ -199,10 +203,13 @@ def _runner_replaced(session_id: str, requests: object) -> bool:
         session = rt.get_app_session(session_id) if rt is not None else None
     except Exception:
         return False
-    if session is None:
-        return False
-    runner = getattr(session, "_scriptrunner", None)
-    return runner is None or getattr(runner, "_requests", None) is not requests
+    if session is None or not hasattr(session, "_scriptrunner"):
+        return False  # not this Streamlit's AppSession: cannot tell
+    runner = session._scriptrunner
+    if runner is None:
+        return True  # the session's runner is gone: this run's output goes nowhere
+    current = getattr(runner, "_requests", _UNKNOWN)
+    return current is not _UNKNOWN and current is not requests
 
 
 class StreamlitBridge:

@@ -49,6 +49,8 @@ MIN_INTERVAL = 1.0
 COST_FACTOR = 100
 #: Frozen cyclic garbage is freed at least this often, while collections happen.
 MAX_AGE = 600.0
+#: How often the renewing thread looks whether a collection was slow.
+POLL = 1.0
 
 
 class GcModule(Protocol):
@@ -72,6 +74,7 @@ class Freezer:
         budget: float = BUDGET,
         min_interval: float = MIN_INTERVAL,
         max_age: float = MAX_AGE,
+        poll: float = POLL,
     ) -> None:
         self._gc = gc_module
         self._clock = clock
@@ -79,6 +82,7 @@ class Freezer:
         self.budget = budget
         self.min_interval = min_interval
         self.max_age = max_age
+        self.poll = poll
         self._started_cpu: float | None = None
         self._wake = threading.Event()
         self._slow = False
@@ -105,8 +109,10 @@ class Freezer:
         started, self._started_cpu = self._started_cpu, None
         self._full_since += 1
         if started is not None and self._cpu() - started > self.budget:
+            # A flag only: this runs in whichever thread collects, maybe the
+            # freezer's own inside an Event's lock, so taking one here could
+            # deadlock. The thread looks at the flag every POLL seconds.
             self._slow = True
-            self._wake.set()
 
     # -- deciding and renewing ------------------------------------------------
 
@@ -168,7 +174,7 @@ class Freezer:
 
     def _run(self) -> None:
         while not self._stopped:
-            self._wake.wait(self.wait_time())
+            self._wake.wait(min(self.wait_time(), self.poll))
             self._wake.clear()
             if self._stopped:
                 return

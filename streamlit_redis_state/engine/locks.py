@@ -313,15 +313,20 @@ class LockManager:
         with self._lock:
             lock = self._get(key)
             lock.pins += 1
+        got = False
         try:
             got = lock.acquire(timeout)
         finally:
             with self._lock:
                 lock.pins -= 1
-        if not got:
-            self.forget_if_idle(lock)
-            return None
-        return lock
+            if not got:  # timed out, or stopped by Streamlit (its exception goes on)
+                self.forget_if_idle(lock)
+        return lock if got else None
+
+    def find(self, key: str) -> KeyLock | None:
+        """``key``'s lock object if the process has one (nothing is made)."""
+        with self._lock:
+            return self._locks.get(key)
 
     def forget_if_idle(self, lock: KeyLock) -> None:
         """Drop the object of a lock nobody holds, waits for or is about to take.

@@ -21,9 +21,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
-
 #: The longest a waiting consumer sleeps before it looks for a signal to handle.
 _WAKE = 0.5
+
 
 @dataclass(frozen=True, slots=True)
 class Changed:

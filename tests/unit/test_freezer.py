@@ -115,12 +115,12 @@ def test_frozen_garbage_is_freed_at_least_every_max_age_while_the_process_works(
 def test_a_slow_collection_wakes_the_thread() -> None:
     cpu = [0.0]
     fake = FakeGc(cpu)
-    freezer = Freezer(fake, cpu_clock=lambda: cpu[0], budget=0.005)
+    freezer = Freezer(fake, cpu_clock=lambda: cpu[0], budget=0.005, poll=0.01)
     freezer.start()
     try:
         assert fake.callbacks == [freezer.on_gc]
         fake.full_collection(0.040)
-        for _ in range(200):  # the thread renews on its own
+        for _ in range(1000):  # the thread renews on its own (it looks every poll)
             if freezer.renewals:
                 break
             time.sleep(0.01)

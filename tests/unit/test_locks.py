@@ -287,3 +287,31 @@ def test_forgetting_idle_locks_never_splits_one_key_in_two(state: Hub) -> None:
         t.join()
     assert (server_state.n, overlaps) == (160, 0)
     assert state.locks.objects() == 0
+
+
+def test_a_waiter_streamlit_stops_leaves_no_lock_object(
+    state: Hub, st_fake: FakeStreamlit, other: Hub
+) -> None:
+    """A run stopped while it waits (a rerun burst) must not leave its lock object behind."""
+
+    class Stopped(Exception):  # what Streamlit's StopException is to us
+        pass
+
+    def stop() -> None:
+        raise Stopped
+
+    theirs = other.locks.get("k")
+    assert theirs.acquire(1)
+    st_fake.on_yield = stop
+    try:
+        with pytest.raises(Stopped):
+            server_state_lock.get("k", timeout=5).acquire()
+    finally:
+        st_fake.on_yield = lambda: None
+        theirs.release()
+    assert state.locks.objects() == 0
+    with pytest.raises(LockLost, match="not held"):
+        server_state_lock["never"].ensure_held()
+    with pytest.raises(RuntimeError, match="not held"):
+        server_state_lock["never"].release()
+    assert state.locks.objects() == 0
