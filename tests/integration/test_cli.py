@@ -298,6 +298,10 @@ def test_restore_refuses_a_damaged_file_and_writes_nothing(
     assert list(redis_server.client().scan_iter(match=f"srs:{{{target}}}:*")) == []
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_watch_prints_each_change_and_ctrl_c_exits_0(
     redis_server: RedisServer, namespace: str, library: ServerState
 ) -> None:
@@ -307,7 +311,16 @@ def test_watch_prints_each_change_and_ctrl_c_exits_0(
     args = [sys.executable, "-X", "faulthandler", "-m", "streamlit_redis_state"]
     args += ["watch", "a", "b", "--values", "--json"]
     args += ["--url", redis_server.url, "--namespace", namespace]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # As from a terminal: a test run started in the background (`make test &`,
+        # nohup, some CI runners) hands its children SIGINT ignored, and then
+        # no Ctrl-C can reach the watch.
+        preexec_fn=_ctrl_c_as_in_a_terminal,
+    )
     assert proc.stderr is not None and proc.stdout is not None
     stderr: list[str] = []
     started = threading.Event()

@@ -100,10 +100,17 @@ def test_ctrl_c_delivered_to_another_thread_ends_a_wait_for_ever() -> None:
     its handler only when the main thread next wakes: a wait with no
     timeout never did.
     """
+    import signal
     import subprocess
     import sys
 
     done = subprocess.run(
-        [sys.executable, "-c", CTRL_C_ELSEWHERE], timeout=30, capture_output=True, text=True
+        [sys.executable, "-c", CTRL_C_ELSEWHERE],
+        timeout=30,
+        capture_output=True,
+        text=True,
+        # A test run started in the background hands its children SIGINT
+        # ignored; Python then installs no KeyboardInterrupt handler at all.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert done.returncode == 0, done.stderr
