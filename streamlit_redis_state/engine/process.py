@@ -48,6 +48,12 @@ def _start(settings: Settings, client: Any = None) -> Hub:
         )
     hub = Hub(settings, client)
     hub.start()
+    # The listener's first sync before the first call: otherwise it races the
+    # first session's first run, and its resync reruns a writer whose own
+    # writer-rule rerun is already running (a chain one run longer than
+    # MAX_CHAIN allows, found by tests/compat/test_loops.py). Bounded: an
+    # unreachable Redis is reported by the call itself.
+    hub.listener.wait_synced(settings.socket_timeout)
     if settings.gc_freeze and hub.bridge.runtime_exists():
         # Streamlit's full collection after every run walks every object the
         # process holds; keep the long-lived ones out of its way (freezer.py).

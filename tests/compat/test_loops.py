@@ -48,7 +48,13 @@ def test_a_script_counting_its_own_runs_stops(
         shown = visits(visitor.last.screen.texts)
         assert 1 <= runs <= MAX_RUNS_PER_ACTION, f"page view {view}: {runs} runs"
         assert total + 1 <= shown <= total + MAX_RUNS_PER_ACTION, (
-            f"page view {view}: visits went from {total} to {shown}"
+            f"page view {view}: visits went from {total} to {shown} in {runs} runs the tab "
+            f"saw; replica A's log:\n"
+            + "\n".join(
+                line
+                for line in a_replica.output().splitlines()
+                if "visits" in line or "depth" in line or "chain" in line
+            )[-6000:]
         )
         # The quiet period is over: nothing reruns it any more.
         assert visitor.settle(quiet=1.0) == runs
