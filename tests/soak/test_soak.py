@@ -27,7 +27,7 @@ differing tabs' last runs and messages.
     SRS_SOAK_ACTIONS=8           most actions in one burst
     SRS_SOAK_BLACKHOLE_EVERY=10  blackhole replica C's link in one round of this many (0: never)
     SRS_SOAK_GC=0                Streamlit's post-run gc.collect (runner.postScriptGC); off
-                                 by default to fit two cores, as the demo runs
+                                 by default to fit 24 tabs on two cores (1: Streamlit's default)
     SRS_SOAK_FRAGMENT_WIDGETS=0  draw the "fcmd" input and the "lobby" box inside their
                                  fragments (see FRAGMENT_WIDGETS below)
 """
