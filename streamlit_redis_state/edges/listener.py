@@ -72,6 +72,8 @@ class Listener:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._synced = threading.Event()
+        #: Set once a connection attempt has failed: waiting for a first sync is pointless.
+        self._failed_once = threading.Event()
         self._subscription: Subscription | None = None
         self._ping_sent: float | None = None
         self._next_ping = 0.0
@@ -89,6 +91,16 @@ class Listener:
 
     def wait_synced(self, timeout: float) -> bool:
         return self._synced.wait(timeout)
+
+    def wait_first_sync(self, timeout: float) -> bool:
+        """Wait for the first sync, unless a connection attempt fails first (Redis is down)."""
+        deadline = time.monotonic() + timeout
+        while not self._synced.is_set() and not self._failed_once.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self._synced.wait(min(left, 0.01))
+        return self._synced.is_set()
 
     # -- lifecycle --------------------------------------------------------
 
@@ -182,6 +194,7 @@ class Listener:
                     self.poll(min(0.2, self._settings.ping_interval))
                 delay = 0.05
             except Exception as exc:
+                self._failed_once.set()
                 if self._stop.is_set():
                     break
                 self._mark_unsynced()

@@ -51,9 +51,10 @@ def _start(settings: Settings, client: Any = None) -> Hub:
     # The listener's first sync before the first call: otherwise it races the
     # first session's first run, and its resync reruns a writer whose own
     # writer-rule rerun is already running (a chain one run longer than
-    # MAX_CHAIN allows, found by tests/compat/test_loops.py). Bounded: an
-    # unreachable Redis is reported by the call itself.
-    hub.listener.wait_synced(settings.socket_timeout)
+    # MAX_CHAIN allows, found by tests/compat/test_loops.py). Bounded, and
+    # not at all once a connection attempt failed: an unreachable Redis is
+    # reported by the call itself, as fast as before.
+    hub.listener.wait_first_sync(settings.connect_timeout)
     if settings.gc_freeze and hub.bridge.runtime_exists():
         # Streamlit's full collection after every run walks every object the
         # process holds; keep the long-lived ones out of its way (freezer.py).
