@@ -45,8 +45,9 @@ class ScriptPlace:
     #: it, and what they read is not drawn on the page.
     drawing: bool = True
     #: Whether Streamlit told this run to stop (``runner.fastReruns`` replaced
-    #: it), or the session has moved on to another runner: it goes on until
-    #: its next ``st.*`` call, but what it draws is not what the page will show.
+    #: it; every way AppSession moves to another runner stops the old one
+    #: first): it goes on until its next ``st.*`` call, but what it draws is
+    #: not what the page will show.
     superseded: bool = False
     #: The depth of the chain of changes that started this run (see
     #: :meth:`Bridge.request_rerun`); 0 for a run a person started.
@@ -181,37 +182,6 @@ def _factory() -> Callable[[str, int], _SessionToken] | None:
         return _token_factory
 
 
-#: An attribute Streamlit no longer has: "cannot tell", never "replaced".
-_UNKNOWN = object()
-
-
-def _runner_replaced(session_id: str, requests: object) -> bool:
-    """Whether the session has moved on to another script runner than the caller's.
-
-    AppSession handles only its current runner's events: once it has made a
-    new one (a refused rerun, a fastReruns rerun), whatever the old runner's
-    run still draws is dropped, even if that runner was never told to stop
-    (its ScriptRequests not in STOP). Found by the soak: a tab's run deleted
-    a key after the session had moved on; the writer rule took the run for
-    the one the tab shows, and the tab kept showing the key. ``False`` when
-    it cannot tell (no runtime, as under AppTest).
-    """
-    if requests is None:
-        return False
-    rt = _runtime()
-    try:
-        session = rt.get_app_session(session_id) if rt is not None else None
-    except Exception:
-        return False
-    if session is None or not hasattr(session, "_scriptrunner"):
-        return False  # not this Streamlit's AppSession: cannot tell
-    runner = session._scriptrunner
-    if runner is None:
-        return True  # the session's runner is gone: this run's output goes nowhere
-    current = getattr(runner, "_requests", _UNKNOWN)
-    return current is not _UNKNOWN and current is not requests
-
-
 class StreamlitBridge:
     """The real :class:`Bridge`, over Streamlit's runtime."""
 
@@ -260,7 +230,7 @@ class StreamlitBridge:
             frozenset(fragments) if fragments else None,
             main_thread is None or main_thread == threading.get_ident(),
             bool(getattr(ctx, "_has_script_started", True)),
-            getattr(state, "name", "") == "STOP" or _runner_replaced(ctx.session_id, requests),
+            getattr(state, "name", "") == "STOP",
             self._chain(ctx.session_id, requests),
         )
 
